@@ -1,0 +1,66 @@
+"""Provider events: what a wire parser reads out of one frame, before assembly.
+
+Each provider's parser turns its frames into these few parts; the assembler (``nbstream._assembly``) turns parts
+into the public events. Parts are plain slotted dataclasses: they are made once per token and never leave the
+package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._events import ErrorKind, StopReason
+
+
+@dataclass(slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(slots=True)
+class ToolPart:
+    """A fragment of a tool call. Any field may be missing; see the assembly rules for where it belongs."""
+
+    id: str | None = None
+    index: int | None = None
+    name: str | None = None
+    arguments: str | None = None
+
+
+@dataclass(slots=True)
+class ToolEndPart:
+    """The block / item that carried a call ended: the call is final."""
+
+    id: str | None = None
+    index: int | None = None
+
+
+@dataclass(slots=True)
+class UsagePart:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(slots=True)
+class FinishPart:
+    """The model said why it stopped. More parts (usage, the end marker) may follow."""
+
+    reason: StopReason
+    raw_reason: str | None = None
+
+
+@dataclass(slots=True)
+class ErrorPart:
+    """The provider reported an error in the stream, or a frame could not be read."""
+
+    kind: ErrorKind
+    message: str
+    retryable: bool = False
+
+
+@dataclass(slots=True)
+class EndPart:
+    """The stream's own end marker (``[DONE]``, ``message_stop``, ``done: true``, ``response.completed``)."""
+
+
+Part = TextPart | ToolPart | ToolEndPart | UsagePart | FinishPart | ErrorPart | EndPart
