@@ -1,0 +1,49 @@
+"""The one interface every model backend implements: a request in, the provider's raw bytes out.
+
+HTTP providers, the demo model and scripted models all produce *wire bytes*; the session feeds them to
+``parse_stream``, so every backend goes through the same parsing and assembly path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ._messages import Message
+from ._wire import WireFormat
+
+__all__ = ["Model", "ModelRequest", "ToolSpec"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What the model is told about a tool: its name, description and JSON schema of its parameters."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    system: str | None = None
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A model backend. ``stream`` raises ``StreamFault`` for anything that stops the bytes."""
+
+    @property
+    def provider(self) -> str:
+        """Short provider name used in messages, e.g. ``"anthropic"`` or ``"demo"``."""
+        ...
+
+    @property
+    def wire(self) -> WireFormat: ...
+
+    def stream(self, request: ModelRequest) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
