@@ -8,7 +8,8 @@ A model *response* (one HTTP stream) produces, in order of arrival::
     TextDelta* · ToolCallStarted · ToolArgumentsDelta* · ToolCallReady · Usage · MessageFinished | StreamError
 
 A *turn* (one ``Session.send``) is one or more responses; the session adds the tool lifecycle
-(``ToolRunning`` then ``ToolResult`` or ``ToolError``), ``StepStarted`` between responses, and ends with
+(``ToolAwaitingApproval`` for ``confirm=True`` tools,
+``ToolRunning``, then ``ToolResult`` or ``ToolError``), ``StepStarted`` between responses, and ends with
 exactly one ``TurnFinished``.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "StreamError",
     "TextDelta",
     "ToolArgumentsDelta",
+    "ToolAwaitingApproval",
     "ToolCallReady",
     "ToolCallStarted",
     "ToolError",
@@ -117,6 +119,15 @@ class ToolCallReady(_Event):
     error: str | None = None
 
 
+class ToolAwaitingApproval(_Event):
+    """A ``confirm=True`` tool waits for the user to approve or deny this call."""
+
+    type: Literal["tool_awaiting_approval"] = "tool_awaiting_approval"
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
 class ToolRunning(_Event):
     """A tool began executing (``started_at`` is ``time.time()``)."""
 
@@ -197,6 +208,7 @@ Event = Annotated[
     | ToolCallStarted
     | ToolArgumentsDelta
     | ToolCallReady
+    | ToolAwaitingApproval
     | ToolRunning
     | ToolResult
     | ToolError
