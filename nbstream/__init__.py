@@ -1,0 +1,1 @@
+"""nbstream: watch and steer a tool-using LLM from a Jupyter notebook."""
