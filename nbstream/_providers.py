@@ -1,0 +1,289 @@
+"""Provider requests: the conversation → each provider's HTTP request (URL, headers, JSON body).
+
+Pure functions; the transport (``_transport.py``) sends what they build. One ``ProviderSpec`` per provider says
+where keys come from and which wire format the answer uses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ConfigurationError, MissingAPIKeyError
+from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
+from ._model import ModelRequest, ToolSpec
+from ._wire import WireFormat
+
+__all__ = ["PROVIDERS", "HttpRequestSpec", "ProviderSpec", "parse_model_string"]
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequestSpec:
+    url: str
+    body: JSON
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    name: str
+    wire: WireFormat
+    default_base_url: str
+    key_variable: str | None
+    build: Callable[[str, ModelRequest, JSON], JSON]
+    path: str
+    auth_headers: Callable[[str], dict[str, str]]
+    extra_headers: dict[str, str]
+
+    def request(self, model: str, request: ModelRequest, base_url: str, options: JSON) -> HttpRequestSpec:
+        return HttpRequestSpec(url=base_url.rstrip("/") + self.path, body=self.build(model, request, options))
+
+    def resolve_key(self, api_key: str | None, base_url: str | None) -> str | None:
+        """The key to use; a missing key is an error only for the provider's own endpoint.
+
+        OpenAI-compatible local servers (vLLM, llama.cpp, LM Studio) and Ollama need none.
+        """
+        if api_key:
+            return api_key
+        if self.key_variable is None:
+            return None
+        key = os.environ.get(self.key_variable)
+        if key:
+            return key
+        if base_url is None:
+            raise MissingAPIKeyError(self.name, self.key_variable)
+        return None
+
+
+def _arguments_object(call_arguments: dict[str, Any] | None) -> dict[str, Any]:
+    return call_arguments if call_arguments is not None else {}
+
+
+def _tool_result_text(message: ToolResultMessage) -> str:
+    return f"Error: {message.content}" if message.error else message.content
+
+
+# --- OpenAI Chat Completions (and every OpenAI-compatible server) -------------------------------------------
+
+
+def _openai_chat_tools(tools: list[ToolSpec]) -> list[JSON]:
+    return [
+        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+        for t in tools
+    ]
+
+
+def _openai_chat_message(message: Message) -> JSON:
+    if isinstance(message, UserMessage):
+        return {"role": "user", "content": message.content}
+    if isinstance(message, ToolResultMessage):
+        return {"role": "tool", "tool_call_id": message.call_id, "content": _tool_result_text(message)}
+    entry: JSON = {"role": "assistant", "content": message.text or None}
+    if message.tool_calls:
+        entry["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments or "{}"}}
+            for c in message.tool_calls
+        ]
+    return entry
+
+
+def build_openai_chat(model: str, request: ModelRequest, options: JSON) -> JSON:
+    messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
+    messages += [_openai_chat_message(m) for m in request.messages]
+    body: JSON = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
+    if request.tools:
+        body["tools"] = _openai_chat_tools(request.tools)
+    return {**body, **options}
+
+
+# --- OpenAI Responses -----------------------------------------------------------------------------------------
+
+
+def _responses_items(message: Message) -> list[JSON]:
+    if isinstance(message, UserMessage):
+        return [{"role": "user", "content": message.content}]
+    if isinstance(message, ToolResultMessage):
+        return [{"type": "function_call_output", "call_id": message.call_id, "output": _tool_result_text(message)}]
+    items: list[JSON] = [{"role": "assistant", "content": message.text}] if message.text else []
+    items += [
+        {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.raw_arguments or "{}"}
+        for c in message.tool_calls
+    ]
+    return items
+
+
+def build_openai_responses(model: str, request: ModelRequest, options: JSON) -> JSON:
+    body: JSON = {
+        "model": model,
+        "input": [item for m in request.messages for item in _responses_items(m)],
+        "stream": True,
+        "store": False,
+    }
+    if request.system:
+        body["instructions"] = request.system
+    if request.tools:
+        body["tools"] = [
+            {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+            for t in request.tools
+        ]
+    return {**body, **options}
+
+
+# --- Anthropic Messages ---------------------------------------------------------------------------------------
+
+
+def _anthropic_blocks(message: Message) -> tuple[str, list[JSON]]:
+    if isinstance(message, UserMessage):
+        return "user", [{"type": "text", "text": message.content}]
+    if isinstance(message, ToolResultMessage):
+        block: JSON = {"type": "tool_result", "tool_use_id": message.call_id, "content": message.content}
+        if message.error:
+            block["is_error"] = True
+        return "user", [block]
+    blocks: list[JSON] = [{"type": "text", "text": message.text}] if message.text else []
+    blocks += [
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": _arguments_object(c.arguments)}
+        for c in message.tool_calls
+    ]
+    return "assistant", blocks
+
+
+def build_anthropic(model: str, request: ModelRequest, options: JSON) -> JSON:
+    messages: list[JSON] = []
+    for message in request.messages:
+        role, blocks = _anthropic_blocks(message)
+        if not blocks:
+            continue
+        if messages and messages[-1]["role"] == role:  # tool results of one step share one user message
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+    body: JSON = {"model": model, "messages": messages, "max_tokens": 4096, "stream": True}
+    if request.system:
+        body["system"] = request.system
+    if request.tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools
+        ]
+    return {**body, **options}
+
+
+# --- Ollama native /api/chat ----------------------------------------------------------------------------------
+
+
+def _ollama_message(message: Message) -> JSON:
+    if isinstance(message, UserMessage):
+        return {"role": "user", "content": message.content}
+    if isinstance(message, ToolResultMessage):
+        return {"role": "tool", "tool_name": message.name, "content": _tool_result_text(message)}
+    entry: JSON = {"role": "assistant", "content": message.text}
+    if message.tool_calls:
+        entry["tool_calls"] = [
+            {"function": {"name": c.name, "arguments": _arguments_object(c.arguments)}} for c in message.tool_calls
+        ]
+    return entry
+
+
+def build_ollama(model: str, request: ModelRequest, options: JSON) -> JSON:
+    messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
+    messages += [_ollama_message(m) for m in request.messages]
+    body: JSON = {"model": model, "messages": messages, "stream": True}
+    if request.tools:
+        body["tools"] = _openai_chat_tools(request.tools)
+    return {**body, **options}
+
+
+def ollama_host() -> str:
+    """``OLLAMA_HOST`` as Ollama itself reads it: a bare ``host:port`` gets ``http://``."""
+    host = os.environ.get("OLLAMA_HOST", "").strip() or "http://localhost:11434"
+    if "://" not in host:
+        host = "http://" + host
+    return host.replace("://0.0.0.0", "://127.0.0.1")
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    "openai": ProviderSpec(
+        name="openai",
+        wire="openai-chat",
+        default_base_url="https://api.openai.com/v1",
+        key_variable="OPENAI_API_KEY",
+        build=build_openai_chat,
+        path="/chat/completions",
+        auth_headers=_bearer,
+        extra_headers={},
+    ),
+    "openai-responses": ProviderSpec(
+        name="openai-responses",
+        wire="openai-responses",
+        default_base_url="https://api.openai.com/v1",
+        key_variable="OPENAI_API_KEY",
+        build=build_openai_responses,
+        path="/responses",
+        auth_headers=_bearer,
+        extra_headers={},
+    ),
+    "anthropic": ProviderSpec(
+        name="anthropic",
+        wire="anthropic",
+        default_base_url="https://api.anthropic.com/v1",
+        key_variable="ANTHROPIC_API_KEY",
+        build=build_anthropic,
+        path="/messages",
+        auth_headers=lambda key: {"x-api-key": key},
+        extra_headers={"anthropic-version": "2023-06-01"},
+    ),
+    "ollama": ProviderSpec(
+        name="ollama",
+        wire="ollama",
+        default_base_url="http://localhost:11434",
+        key_variable=None,
+        build=build_ollama,
+        path="/api/chat",
+        auth_headers=_bearer,
+        extra_headers={},
+    ),
+}
+
+
+def parse_model_string(model: str) -> tuple[ProviderSpec, str]:
+    """``"anthropic:claude-sonnet-4-5"`` → (the Anthropic spec, ``"claude-sonnet-4-5"``)."""
+    provider, sep, name = model.partition(":")
+    if not sep or not name:
+        raise ConfigurationError(
+            f"model {model!r} is not '<provider>:<model name>' (providers: {', '.join(PROVIDERS)}) or 'demo'"
+        )
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        raise ConfigurationError(f"unknown provider {provider!r} in {model!r}; choose one of {', '.join(PROVIDERS)}")
+    return spec, name
+
+
+def default_base_url(spec: ProviderSpec) -> str:
+    return ollama_host() if spec.name == "ollama" else spec.default_base_url
+
+
+def anthropic_base(base_url: str) -> str:
+    """Accept both ``https://host`` and ``https://host/v1`` for Anthropic-style servers."""
+    base = base_url.rstrip("/")
+    return base if base.endswith("/v1") else base + "/v1"
+
+
+def error_message_from_body(body: bytes) -> str:
+    """The provider's own words from an error body (OpenAI, Anthropic, Ollama shapes), else a short excerpt."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or error)[:300]
+    return str(error)[:300]
