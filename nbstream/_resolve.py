@@ -1,0 +1,42 @@
+"""Model strings (``"demo"``, ``"anthropic:claude-sonnet-4-5"``) → model objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import ConfigurationError
+from ._model import Model
+from ._providers import parse_model_string
+from ._transport import HttpModel
+
+__all__ = ["resolve_model"]
+
+
+def resolve_model(
+    model: str | Model,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    read_timeout: float = 60.0,
+    max_retries: int = 3,
+    options: dict[str, Any] | None = None,
+) -> Model:
+    """Build the model a session talks to. A missing key raises ``MissingAPIKeyError`` here, before any request."""
+    if not isinstance(model, str):
+        if not isinstance(model, Model):
+            raise ConfigurationError(f"model must be a string like 'openai:gpt-4.1-mini' or a Model, not {model!r}")
+        return model
+    if model == "demo":
+        from ._demo import DemoModel
+
+        return DemoModel()
+    spec, name = parse_model_string(model)
+    return HttpModel(
+        spec,
+        name,
+        api_key=spec.resolve_key(api_key, base_url),
+        base_url=base_url,
+        read_timeout=read_timeout,
+        max_retries=max_retries,
+        options=options,
+    )
