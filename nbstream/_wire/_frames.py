@@ -1,0 +1,262 @@
+"""Frames: raw bytes → SSE events or NDJSON lines, incrementally, plus the JSON-frame skeleton every parser shares.
+
+Bytes arrive split anywhere (inside a UTF-8 character, inside a line, between ``\\r`` and ``\\n``), so both
+decoders keep an incremental UTF-8 decoder and the unfinished line as a list of pieces: every byte is scanned
+once and joined once, whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from typing import Any, ClassVar
+
+from httpx_sse import ServerSentEvent
+
+from ._parts import ErrorPart, Part
+
+__all__ = [
+    "JSONFrameParser",
+    "MalformedFrame",
+    "NDJSONDecoder",
+    "NDJSONParser",
+    "SSEDecoder",
+    "SSEJSONParser",
+    "error_message",
+    "int_or_none",
+    "optional_str",
+]
+
+_SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+_EXCERPT_CHARS = 80
+
+
+class _LineSplitter:
+    """Bytes → complete lines. ``\\r\\n``, ``\\r`` and ``\\n`` all end a line (the SSE rule; NDJSON is a subset)."""
+
+    __slots__ = ("_decoder", "_pending", "_swallow_lf")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending: list[str] = []
+        # A chunk ended in "\r": the line is already out; a "\n" opening the next chunk belongs to it.
+        self._swallow_lf = False
+
+    def feed(self, data: bytes, final: bool = False) -> list[str]:
+        text = self._decoder.decode(data, final)
+        if not text:
+            return []
+        if self._swallow_lf:
+            self._swallow_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return []
+        pieces = _SSE_LINE_END.split(text) if "\r" in text else text.split("\n")
+        if len(pieces) == 1:
+            self._pending.append(text)
+            return []
+        self._swallow_lf = text[-1] == "\r"
+        if self._pending:
+            self._pending.append(pieces[0])
+            pieces[0] = "".join(self._pending)
+            self._pending = []
+        tail = pieces.pop()
+        if tail:
+            self._pending.append(tail)
+        return pieces
+
+    def flush(self) -> list[str]:
+        lines = self.feed(b"", final=True)
+        if self._pending:
+            lines.append("".join(self._pending))
+            self._pending = []
+        self._swallow_lf = False
+        return lines
+
+
+class SSEDecoder:
+    """Incremental Server-Sent Events decoder (WHATWG event-stream rules), yielding httpx-sse's event type.
+
+    At EOF (``flush``) an event whose blank line never came is still dispatched: servers that close right after
+    their last ``data:`` line must not lose it.
+    """
+
+    __slots__ = ("_data", "_event", "_last_id", "_lines", "_retry", "_started")
+
+    def __init__(self) -> None:
+        self._lines = _LineSplitter()
+        self._started = False
+        self._event = ""
+        self._data: list[str] = []
+        self._last_id = ""
+        self._retry: int | None = None
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        return self._read(self._lines.feed(data))
+
+    def flush(self) -> list[ServerSentEvent]:
+        events = self._read(self._lines.flush())
+        self._dispatch(events)
+        return events
+
+    def _read(self, lines: list[str]) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if lines and not self._started:
+            self._started = True
+            if lines[0].startswith("\ufeff"):
+                lines[0] = lines[0][1:]
+        for line in lines:
+            if not line:
+                self._dispatch(events)
+            elif line.startswith("data:"):
+                value = line[5:]
+                self._data.append(value[1:] if value.startswith(" ") else value)
+            elif line[0] != ":":
+                self._field(line)
+        return events
+
+    def _field(self, line: str) -> None:
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "event":
+            self._event = value
+        elif name == "data":  # "data" with no colon at all: an empty data line
+            self._data.append(value)
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        if self._data:
+            data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+            events.append(ServerSentEvent(self._event or None, data, self._last_id, self._retry))
+        self._event = ""
+        self._data = []
+        self._retry = None
+
+
+class NDJSONDecoder:
+    """Incremental newline-delimited JSON framing: bytes → non-blank lines (JSON not parsed here)."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self) -> None:
+        self._lines = _LineSplitter()
+
+    def feed(self, data: bytes) -> list[str]:
+        return [line for line in self._lines.feed(data) if line and not line.isspace()]
+
+    def flush(self) -> list[str]:
+        return [line for line in self._lines.flush() if line and not line.isspace()]
+
+
+class MalformedFrame(Exception):
+    """Raised inside a parser's frame handler: the frame is JSON but not the provider's shape."""
+
+
+def int_or_none(value: Any) -> int | None:
+    """A token count, or ``None`` for anything that is not a plain integer (counts are informational)."""
+    return value if type(value) is int else None
+
+
+def optional_str(container: dict[str, Any], key: str) -> str | None:
+    """``container[key]`` when it is a string, ``None`` when absent or null; any other type is malformed."""
+    value = container.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise MalformedFrame(f"{key} is {type(value).__name__}, not a string")
+
+
+def error_message(error: Any) -> str:
+    """The human part of a provider's error value: ``{"message": ...}`` or a bare string."""
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            return message
+        return json.dumps(error, ensure_ascii=False)[:200]
+    if isinstance(error, str) and error:
+        return error
+    return "unknown error" if error is None else repr(error)[:200]
+
+
+def _excerpt(data: str) -> str:
+    return repr(data[:_EXCERPT_CHARS] + "…" if len(data) > _EXCERPT_CHARS else data)
+
+
+class JSONFrameParser:
+    """What every wire shares: one JSON object per frame, handed to ``_on_object``; bad frames → one part.
+
+    Subclasses set ``wire`` and implement ``_on_object``; they raise ``MalformedFrame`` on a wrong shape, and
+    the frame's parts are then replaced by a single ``ErrorPart(kind="malformed")``. Parsing goes on after it.
+    """
+
+    wire: ClassVar[str]
+
+    def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
+        raise NotImplementedError
+
+    def _on_frame(self, data: str, event: str, out: list[Part]) -> None:
+        if not data or data.isspace():
+            return
+        try:
+            obj = json.loads(data)
+        except (ValueError, RecursionError):
+            out.append(self._malformed("not valid JSON", data))
+            return
+        if not isinstance(obj, dict):
+            out.append(self._malformed(f"a JSON {type(obj).__name__}, not an object", data))
+            return
+        mark = len(out)
+        try:
+            self._on_object(obj, event, out)
+        except MalformedFrame as error:
+            del out[mark:]
+            out.append(self._malformed(str(error), data))
+
+    def _malformed(self, reason: str, data: str) -> ErrorPart:
+        return ErrorPart(
+            kind="malformed", message=f"{self.wire}: malformed frame ({reason}): {_excerpt(data)}"
+        )
+
+
+class SSEJSONParser(JSONFrameParser):
+    """A wire carried as SSE events with a JSON ``data`` payload."""
+
+    def __init__(self) -> None:
+        self._decoder = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[Part]:
+        return self._parts(self._decoder.feed(data))
+
+    def close(self) -> list[Part]:
+        return self._parts(self._decoder.flush())
+
+    def _parts(self, events: list[ServerSentEvent]) -> list[Part]:
+        out: list[Part] = []
+        for event in events:
+            self._on_frame(event.data, event.event, out)
+        return out
+
+
+class NDJSONParser(JSONFrameParser):
+    """A wire carried as one JSON object per line."""
+
+    def __init__(self) -> None:
+        self._decoder = NDJSONDecoder()
+
+    def feed(self, data: bytes) -> list[Part]:
+        return self._parts(self._decoder.feed(data))
+
+    def close(self) -> list[Part]:
+        return self._parts(self._decoder.flush())
+
+    def _parts(self, lines: list[str]) -> list[Part]:
+        out: list[Part] = []
+        for line in lines:
+            self._on_frame(line, "", out)
+        return out

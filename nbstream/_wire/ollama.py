@@ -1,0 +1,83 @@
+"""Ollama's native ``/api/chat`` NDJSON → provider parts.
+
+Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and often without an id; the parser
+re-serializes the arguments, gives id-less calls a synthetic ``call_<n>`` (so two whole calls are never merged)
+and ends each call at once. Calls may ride on the final ``done: true`` line, so they are read before finishing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._events import StopReason
+from ._frames import MalformedFrame, NDJSONParser, error_message, int_or_none, optional_str
+from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+
+__all__ = ["OllamaParser"]
+
+
+def _arguments_text(arguments: Any) -> str | None:
+    if arguments is None or isinstance(arguments, str):
+        return arguments
+    if not isinstance(arguments, dict):
+        raise MalformedFrame("tool call arguments is not an object")
+    try:
+        return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise MalformedFrame("tool call arguments nest too deeply") from None
+
+
+class OllamaParser(NDJSONParser):
+    wire = "ollama"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._call_count = 0
+
+    def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
+        error = obj.get("error")
+        if error:  # sent as a line of its own, with HTTP status 200
+            out.append(ErrorPart(kind="provider", message=error_message(error)))
+            return
+        message = obj.get("message")
+        if message is not None:
+            if not isinstance(message, dict):
+                raise MalformedFrame("message is not an object")
+            content = optional_str(message, "content")
+            if content:
+                out.append(TextPart(content))
+            tool_calls = message.get("tool_calls")
+            if tool_calls is not None:
+                if not isinstance(tool_calls, list):
+                    raise MalformedFrame("tool_calls is not a list")
+                for call in tool_calls:
+                    self._tool_call(call, out)
+        if obj.get("done") is True:
+            self._finish(obj, out)
+
+    def _tool_call(self, call: Any, out: list[Part]) -> None:
+        if not isinstance(call, dict):
+            raise MalformedFrame("a tool call is not an object")
+        function = call.get("function")
+        if not isinstance(function, dict):
+            raise MalformedFrame("tool call function is not an object")
+        index = function.get("index")
+        if index is not None and type(index) is not int:
+            raise MalformedFrame("tool call index is not an integer")
+        arguments = _arguments_text(function.get("arguments"))
+        call_id = optional_str(call, "id") or f"call_{self._call_count}"
+        self._call_count += 1
+        out.append(ToolPart(call_id, index, optional_str(function, "name") or None, arguments))
+        out.append(ToolEndPart(call_id, index))
+
+    def _finish(self, obj: dict[str, Any], out: list[Part]) -> None:
+        out.append(UsagePart(int_or_none(obj.get("prompt_eval_count")), int_or_none(obj.get("eval_count"))))
+        raw = optional_str(obj, "done_reason") or None
+        reason: StopReason
+        if raw is None or raw == "stop":  # Ollama says "stop" even when the model called tools
+            reason = "tool_calls" if self._call_count else "stop"
+        else:
+            reason = "length" if raw == "length" else "other"
+        out.append(FinishPart(reason, raw))
+        out.append(EndPart())

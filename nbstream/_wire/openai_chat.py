@@ -1,0 +1,121 @@
+"""OpenAI Chat Completions SSE → provider parts; also the wire of every OpenAI-compatible server.
+
+Compatible servers bend the format (Azure's empty ``choices``, usage on every chunk, a whole call in one delta,
+parallel calls sharing ``index: 0`` with distinct ids, ``name`` resent on every delta), so fragments are passed
+on exactly as they arrive and the assembler decides where each belongs. The parser only remembers which calls it
+has seen, to end them all when ``finish_reason`` arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._events import StopReason
+from ._frames import MalformedFrame, SSEJSONParser, error_message, int_or_none, optional_str
+from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+
+__all__ = ["OpenAIChatParser"]
+
+_STOP_REASONS: dict[str, StopReason] = {
+    "stop": "stop",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "length": "length",
+    "content_filter": "content_filter",
+}
+
+
+class OpenAIChatParser(SSEJSONParser):
+    wire = "openai-chat"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._calls: list[tuple[str | None, int | None]] = []  # (id, index) of calls not yet ended, in order
+        self._call_ids: set[str] = set()
+        self._call_indices: set[int | None] = set()
+
+    def _on_frame(self, data: str, event: str, out: list[Part]) -> None:
+        if len(data) < 16 and data.strip() == "[DONE]":
+            out.append(EndPart())
+        else:
+            super()._on_frame(data, event, out)
+
+    def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
+        error = obj.get("error")
+        if error:
+            out.append(ErrorPart(kind="provider", message=error_message(error)))
+            return
+        if obj.get("object") == "error":  # vLLM and friends: the error fields sit at the top level
+            out.append(ErrorPart(kind="provider", message=error_message(obj)))
+            return
+        choices = obj.get("choices")
+        if choices is not None:
+            if not isinstance(choices, list):
+                raise MalformedFrame("choices is not a list")
+            for choice in choices:
+                if not isinstance(choice, dict):
+                    raise MalformedFrame("a choice is not an object")
+                if choice.get("index") in (0, None):
+                    self._on_choice(choice, out)
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            out.append(
+                UsagePart(
+                    int_or_none(usage.get("prompt_tokens")), int_or_none(usage.get("completion_tokens"))
+                )
+            )
+
+    def _on_choice(self, choice: dict[str, Any], out: list[Part]) -> None:
+        delta = choice.get("delta")
+        if delta is not None:
+            if not isinstance(delta, dict):
+                raise MalformedFrame("delta is not an object")
+            content = optional_str(delta, "content")
+            if content:
+                out.append(TextPart(content))
+            tool_calls = delta.get("tool_calls")
+            if tool_calls is not None:
+                if not isinstance(tool_calls, list):
+                    raise MalformedFrame("tool_calls is not a list")
+                for call in tool_calls:
+                    out.append(self._tool_part(call))
+        finish_reason = optional_str(choice, "finish_reason")
+        if finish_reason:
+            out.extend(ToolEndPart(call_id, index) for call_id, index in self._calls)
+            self._calls = []
+            self._call_ids.clear()
+            self._call_indices.clear()
+            out.append(FinishPart(_STOP_REASONS.get(finish_reason, "other"), finish_reason))
+
+    def _tool_part(self, call: Any) -> ToolPart:
+        if not isinstance(call, dict):
+            raise MalformedFrame("a tool call is not an object")
+        index = call.get("index")
+        if index is not None and type(index) is not int:
+            raise MalformedFrame("tool call index is not an integer")
+        call_id = optional_str(call, "id") or None  # "" identifies nothing
+        name = arguments = None
+        function = call.get("function")
+        if function is not None:
+            if not isinstance(function, dict):
+                raise MalformedFrame("tool call function is not an object")
+            name = optional_str(function, "name") or None
+            arguments = optional_str(function, "arguments")
+        self._remember(call_id, index)
+        return ToolPart(call_id, index, name, arguments)
+
+    def _remember(self, call_id: str | None, index: int | None) -> None:
+        """Note a call so finish_reason can end it: a new id is a new call; an id-less fragment joins its index."""
+        if call_id is None:
+            if index not in self._call_indices:
+                self._calls.append((None, index))
+                self._call_indices.add(index)
+            return
+        if call_id in self._call_ids:
+            return
+        self._call_ids.add(call_id)
+        self._call_indices.add(index)
+        if self._calls and self._calls[-1] == (None, index):  # its first fragment came without the id
+            self._calls[-1] = (call_id, index)
+        else:
+            self._calls.append((call_id, index))

@@ -1,0 +1,155 @@
+"""OpenAI Responses API SSE → provider parts.
+
+The event name is read from the JSON ``type`` (some servers send no ``event:`` line). Argument deltas name their
+call only by ``item_id`` / ``output_index``, and ``call_id`` is not guaranteed stable between ``added`` and
+``done``, so each call is keyed by its output index (and item id) to the id first announced in
+``output_item.added``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._events import StopReason
+from ._frames import MalformedFrame, SSEJSONParser, error_message, int_or_none, optional_str
+from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+
+__all__ = ["OpenAIResponsesParser"]
+
+_INCOMPLETE_REASONS: dict[str, StopReason] = {
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+}
+
+
+def _object(container: dict[str, Any], key: str) -> dict[str, Any]:
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedFrame(f"{key} is not an object")
+    return value
+
+
+def _output_index(obj: dict[str, Any]) -> int | None:
+    index = obj.get("output_index")
+    if index is not None and type(index) is not int:
+        raise MalformedFrame("output_index is not an integer")
+    return index
+
+
+def _usage(response: dict[str, Any], out: list[Part]) -> None:
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        out.append(UsagePart(int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))))
+
+
+def _describe(error: Any) -> str:
+    """The provider's message, prefixed by its code when that adds something."""
+    message = error_message(error)
+    code = error.get("code") if isinstance(error, dict) else None
+    return f"{code}: {message}" if isinstance(code, str) and code and code not in message else message
+
+
+class OpenAIResponsesParser(SSEJSONParser):
+    wire = "openai-responses"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._id_by_index: dict[int | None, str | None] = {}
+        self._id_by_item: dict[str, str | None] = {}
+        self._saw_call = False
+        self._reported_error = False
+
+    def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
+        kind = obj.get("type")
+        handler = _HANDLERS.get(kind if isinstance(kind, str) else event)
+        if handler is not None:
+            handler(self, obj, out)
+
+    def _text_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
+        delta = optional_str(obj, "delta")
+        if delta:
+            out.append(TextPart(delta))
+
+    def _item_added(self, obj: dict[str, Any], out: list[Part]) -> None:
+        item = _object(obj, "item")
+        if item.get("type") != "function_call":
+            return
+        index = _output_index(obj)
+        item_id = optional_str(item, "id")
+        call_id = optional_str(item, "call_id") or item_id
+        self._id_by_index[index] = call_id
+        if item_id:
+            self._id_by_item[item_id] = call_id
+        self._saw_call = True
+        out.append(
+            ToolPart(call_id, index, optional_str(item, "name"), optional_str(item, "arguments") or None)
+        )
+
+    def _arguments_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
+        delta = optional_str(obj, "delta")
+        if delta is None:
+            return
+        index = _output_index(obj)
+        out.append(ToolPart(self._known_id(index, optional_str(obj, "item_id")), index, arguments=delta))
+
+    def _item_done(self, obj: dict[str, Any], out: list[Part]) -> None:
+        item = _object(obj, "item")
+        if item.get("type") != "function_call":
+            return
+        index = _output_index(obj)
+        item_id = optional_str(item, "id")
+        if index in self._id_by_index or (item_id and item_id in self._id_by_item):
+            call_id = self._known_id(index, item_id)
+        else:  # never announced: the whole call is here
+            call_id = optional_str(item, "call_id") or item_id
+            self._saw_call = True
+            name = optional_str(item, "name")
+            out.append(ToolPart(call_id, index, name, optional_str(item, "arguments") or None))
+        out.append(ToolEndPart(call_id, index))
+
+    def _known_id(self, index: int | None, item_id: str | None) -> str | None:
+        if index in self._id_by_index:
+            return self._id_by_index[index]
+        return self._id_by_item.get(item_id) if item_id else None
+
+    def _completed(self, obj: dict[str, Any], out: list[Part]) -> None:
+        _usage(_object(obj, "response"), out)
+        out.append(FinishPart("tool_calls" if self._saw_call else "stop", "completed"))
+        out.append(EndPart())
+
+    def _incomplete(self, obj: dict[str, Any], out: list[Part]) -> None:
+        response = _object(obj, "response")
+        reason = _object(response, "incomplete_details").get("reason")
+        raw = reason if isinstance(reason, str) and reason else "incomplete"
+        _usage(response, out)
+        out.append(FinishPart(_INCOMPLETE_REASONS.get(raw, "other"), raw))
+        out.append(EndPart())
+
+    def _error(self, obj: dict[str, Any], out: list[Part]) -> None:
+        nested = obj.get(
+            "error"
+        )  # recorded streams nest the fields; the documented shape has them at the top
+        self._reported_error = True
+        out.append(ErrorPart(kind="provider", message=_describe(nested if isinstance(nested, dict) else obj)))
+
+    def _failed(self, obj: dict[str, Any], out: list[Part]) -> None:
+        if self._reported_error:  # the `error` event just before said it already
+            return
+        error = _object(_object(obj, "response"), "error")
+        self._reported_error = True
+        out.append(ErrorPart(kind="provider", message=_describe(error) if error else "response failed"))
+
+
+_HANDLERS: dict[str, Callable[[OpenAIResponsesParser, dict[str, Any], list[Part]], None]] = {
+    "response.output_text.delta": OpenAIResponsesParser._text_delta,
+    "response.output_item.added": OpenAIResponsesParser._item_added,
+    "response.function_call_arguments.delta": OpenAIResponsesParser._arguments_delta,
+    "response.output_item.done": OpenAIResponsesParser._item_done,
+    "response.completed": OpenAIResponsesParser._completed,
+    "response.incomplete": OpenAIResponsesParser._incomplete,
+    "error": OpenAIResponsesParser._error,
+    "response.failed": OpenAIResponsesParser._failed,
+}
