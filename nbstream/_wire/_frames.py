@@ -1,4 +1,4 @@
-"""Frames: raw bytes → SSE events or NDJSON lines, incrementally, plus the JSON-frame skeleton every parser shares.
+"""Frames: raw bytes → SSE events or NDJSON lines, incrementally; plus the JSON-frame skeleton parsers share.
 
 Bytes arrive split anywhere (inside a UTF-8 character, inside a line, between ``\\r`` and ``\\n``), so both
 decoders keep an incremental UTF-8 decoder and the unfinished line as a list of pieces: every byte is scanned
@@ -33,7 +33,7 @@ _EXCERPT_CHARS = 80
 
 
 class _LineSplitter:
-    """Bytes → complete lines. ``\\r\\n``, ``\\r`` and ``\\n`` all end a line (the SSE rule; NDJSON is a subset)."""
+    """Bytes → complete lines, ended by ``\\r\\n``, ``\\r`` or ``\\n`` (SSE's rule; NDJSON's is a subset)."""
 
     __slots__ = ("_decoder", "_pending", "_swallow_lf")
 
@@ -79,8 +79,8 @@ class _LineSplitter:
 class SSEDecoder:
     """Incremental Server-Sent Events decoder (WHATWG event-stream rules), yielding httpx-sse's event type.
 
-    At EOF (``flush``) an event whose blank line never came is still dispatched: servers that close right after
-    their last ``data:`` line must not lose it.
+    At EOF (``flush``) an event whose blank line never came is still dispatched: servers that close right
+    after their last ``data:`` line must not lose it.
     """
 
     __slots__ = ("_data", "_event", "_last_id", "_lines", "_retry", "_started")

@@ -2,8 +2,8 @@
 
 Content arrives in indexed blocks. Only ``tool_use`` blocks become tool parts: ``server_tool_use`` blocks also
 stream ``input_json_delta`` but run on Anthropic's side, so deltas for blocks not opened as ``tool_use`` are
-dropped. Usage parts always carry both counts known so far (``message_delta`` may omit the input count), so the
-last one is the whole picture.
+dropped. Usage parts always carry both counts known so far (``message_delta`` may omit the input count), so
+the last one is the whole picture.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Ollama's native ``/api/chat`` NDJSON → provider parts.
 
-Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and often without an id; the parser
-re-serializes the arguments, gives id-less calls a synthetic ``call_<n>`` (so two whole calls are never merged)
-and ends each call at once. Calls may ride on the final ``done: true`` line, so they are read before finishing.
+Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and often without an id; the
+parser re-serializes the arguments, gives id-less calls a synthetic ``call_<n>`` (so two whole calls are never
+merged) and ends each call at once. Calls may ride on the final ``done: true`` line, so they are read before
+finishing.
 """
 
 from __future__ import annotations

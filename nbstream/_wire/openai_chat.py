@@ -1,9 +1,9 @@
 """OpenAI Chat Completions SSE → provider parts; also the wire of every OpenAI-compatible server.
 
-Compatible servers bend the format (Azure's empty ``choices``, usage on every chunk, a whole call in one delta,
-parallel calls sharing ``index: 0`` with distinct ids, ``name`` resent on every delta), so fragments are passed
-on exactly as they arrive and the assembler decides where each belongs. The parser only remembers which calls it
-has seen, to end them all when ``finish_reason`` arrives.
+Compatible servers bend the format (Azure's empty ``choices``, usage on every chunk, a whole call in one
+delta, parallel calls sharing ``index: 0`` with distinct ids, ``name`` resent on every delta), so fragments
+are passed on exactly as they arrive and the assembler decides where each belongs. The parser only remembers
+which calls it has seen, to end them all when ``finish_reason`` arrives.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class OpenAIChatParser(SSEJSONParser):
         return ToolPart(call_id, index, name, arguments)
 
     def _remember(self, call_id: str | None, index: int | None) -> None:
-        """Note a call so finish_reason can end it: a new id is a new call; an id-less fragment joins its index."""
+        """Track calls for finish_reason: a new id is a new call; an id-less fragment joins its index."""
         if call_id is None:
             if index not in self._call_indices:
                 self._calls.append((None, index))

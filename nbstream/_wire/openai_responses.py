@@ -1,8 +1,8 @@
 """OpenAI Responses API SSE → provider parts.
 
-The event name is read from the JSON ``type`` (some servers send no ``event:`` line). Argument deltas name their
-call only by ``item_id`` / ``output_index``, and ``call_id`` is not guaranteed stable between ``added`` and
-``done``, so each call is keyed by its output index (and item id) to the id first announced in
+The event name is read from the JSON ``type`` (some servers send no ``event:`` line). Argument deltas name
+their call only by ``item_id`` / ``output_index``, and ``call_id`` is not guaranteed stable between ``added``
+and ``done``, so each call is keyed by its output index (and item id) to the id first announced in
 ``output_item.added``.
 """
 
