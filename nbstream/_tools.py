@@ -1,0 +1,389 @@
+"""Tools: plain Python functions from notebook cells, described to the model and run for its calls.
+
+A ``Tool`` knows its JSON schema (from type hints and docstring, see ``_tool_schema``), validates the model's
+arguments, and runs: ``async def`` tools on the session's loop, plain ``def`` tools in a fresh daemon thread
+per call so the loop keeps streaming. A thread cannot be killed: on timeout or cancellation its late result is
+dropped. Every failure becomes a ``ToolFailure`` whose message goes back to the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import copy
+import dataclasses
+import datetime
+import enum
+import inspect
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from pydantic import BaseModel, ValidationError
+
+from ._errors import NbstreamError
+from ._events import ToolErrorKind
+from ._model import ToolSpec
+from ._tool_schema import (
+    ArgumentBinding,
+    bind_function,
+    describe_validation_error,
+    function_description,
+    function_name,
+    json_schema,
+)
+
+__all__ = ["Tool", "ToolFailure", "ToolRegistry", "serialize_result", "tool"]
+
+_VALID_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what OpenAI and Anthropic both accept
+
+
+class ToolFailure(NbstreamError):
+    """A tool call that produced no result; ``message`` is what the model is told."""
+
+    def __init__(self, kind: ToolErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: ToolErrorKind = kind
+        self.message = message
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A function the model may call. Build one with ``@tool`` or ``Tool.from_function``."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    function: Callable[..., Any]
+    timeout: float | None = None
+    confirm: bool = False
+    _binding: ArgumentBinding = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not callable(self.function):
+            raise TypeError(
+                f"tool {self.name!r}: function must be callable, not {type(self.function).__name__}"
+            )
+        if not isinstance(self.name, str) or not _VALID_NAME.match(self.name):
+            raise ValueError(
+                f"tool name {self.name!r} is not valid: "
+                "use 1 to 64 letters, digits, '_' or '-' (pass name=...)"
+            )
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, (int, float))
+            or not math.isfinite(self.timeout)
+            or self.timeout <= 0
+        ):
+            raise ValueError(f"tool {self.name}: timeout must be a positive number of seconds or None")
+        binding, _ = bind_function(self.function, self.name)
+        object.__setattr__(self, "_binding", binding)
+
+    @classmethod
+    def from_function(
+        cls,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+        confirm: bool = False,
+    ) -> Tool:
+        """Describe ``fn`` from its signature and docstring; options override what is read from it.
+
+        Given a ``Tool``, returns a copy with the options applied.
+        """
+        if isinstance(fn, Tool):
+            changes: dict[str, Any] = {"confirm": confirm or fn.confirm}
+            if name is not None:
+                changes["name"] = name
+            if description is not None:
+                changes["description"] = description
+            if timeout is not None:
+                changes["timeout"] = timeout
+            return dataclasses.replace(fn, **changes)
+        tool_name = name if name is not None else function_name(fn)
+        binding, _ = bind_function(fn, tool_name)
+        return cls(
+            name=tool_name,
+            description=description if description is not None else function_description(fn),
+            parameters=json_schema(binding, tool_name),
+            function=fn,
+            timeout=timeout,
+            confirm=confirm,
+        )
+
+    @property
+    def is_async(self) -> bool:
+        call = getattr(self.function, "__call__", None)  # noqa: B004 - an object with an async __call__
+        return inspect.iscoroutinefunction(self.function) or inspect.iscoroutinefunction(call)
+
+    @property
+    def spec(self) -> ToolSpec:
+        """What the model is told; a fresh copy, so a provider adapter may adjust it freely."""
+        return ToolSpec(self.name, self.description, copy.deepcopy(self.parameters))
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for a call, validated (nested models built); raises ``ToolFailure``."""
+        if not isinstance(arguments, dict):
+            raise ToolFailure(
+                "invalid_arguments",
+                f"invalid arguments for {self.name}: expected a JSON object, got {type(arguments).__name__}",
+            )
+        try:
+            return self._binding.validate(arguments)
+        except ValidationError as exc:
+            message = describe_validation_error(exc, self.name, self._binding.names)
+            raise ToolFailure("invalid_arguments", message) from None
+
+    async def invoke(self, kwargs: dict[str, Any], *, timeout: float | None) -> str:
+        """Run the tool with validated ``kwargs``; the serialized result, or ``ToolFailure``.
+
+        The tool's own ``timeout`` wins over the argument. Cancelling the caller cancels an async tool (and
+        waits for it to unwind) or drops a sync tool's result; the ``CancelledError`` propagates.
+        """
+        limit = self.timeout if self.timeout is not None else timeout
+        args, named = self._binding.split(kwargs)
+        task = asyncio.ensure_future(self._run(args, named))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=limit)
+        except asyncio.CancelledError:
+            await _cancel_and_wait(task)
+            raise
+        if not done:
+            await _cancel_and_wait(task)
+            raise ToolFailure("timeout", f"{self.name} timed out after {float(limit or 0)!r} s")
+        if task.cancelled():  # the tool cancelled itself: the turn was not stopped
+            raise ToolFailure("exception", "CancelledError: the tool was cancelled from inside")
+        failure = task.exception()
+        if isinstance(failure, ToolFailure):
+            raise failure
+        if failure is not None:
+            raise ToolFailure("exception", _exception_text(failure)) from failure
+        return serialize_result(task.result())
+
+    async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            if self.is_async:
+                value = self.function(*args, **kwargs)
+            else:
+                value = await _run_in_thread(self.function, args, kwargs, f"nbstream-tool:{self.name}")
+            if inspect.isawaitable(value):  # also a sync def (or lambda) that returns a coroutine
+                value = await value
+            return value
+        except SystemExit as exc:  # sys.exit() in a tool must not stop the event loop (and the kernel)
+            raise ToolFailure("exception", _exception_text(exc)) from None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the plain function, so a decorated tool stays usable in the notebook."""
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        options = "".join(
+            [
+                f", timeout={self.timeout!r}" if self.timeout is not None else "",
+                ", confirm=True" if self.confirm else "",
+            ]
+        )
+        return f"Tool({self.name!r}{options})"
+
+
+def _exception_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` and wait until it has unwound; the caller may still be cancelled meanwhile."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # mark it retrieved: the caller reports the timeout or cancellation instead
+
+
+async def _run_in_thread(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str
+) -> Any:
+    """Run ``fn`` in a new daemon thread; no pool, so no idle thread outlives the call."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():  # cancelled or timed out meanwhile: the late result is dropped
+            return
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+
+    def work() -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = context.run(fn, *args, **kwargs)
+        except Exception as exc:
+            error = exc
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: never into the loop
+            error = ToolFailure("exception", _exception_text(exc))
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return await future
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    confirm: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    confirm: bool = False,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a ``Tool`` of a function: ``@tool`` or ``@tool(timeout=5, confirm=True)``."""
+
+    def make(function: Callable[..., Any]) -> Tool:
+        return Tool.from_function(
+            function, name=name, description=description, timeout=timeout, confirm=confirm
+        )
+
+    return make(fn) if fn is not None else make
+
+
+class ToolRegistry:
+    """The tools a session offers, by name. Adding a name again replaces it, so re-running a cell just works.
+
+    Copy-on-write: writers build a new dict under a lock, readers (the session loop) use whichever dict is
+    current, so the notebook thread may register tools while a turn runs.
+    """
+
+    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+        self._lock = threading.Lock()
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.add(item)
+
+    def add(self, tool: Tool | Callable[..., Any], **options: Any) -> Tool:
+        made = tool if isinstance(tool, Tool) and not options else Tool.from_function(tool, **options)
+        with self._lock:
+            self._tools = {**self._tools, made.name: made}
+        return made
+
+    @overload
+    def tool(self, fn: Callable[..., Any], /) -> Tool: ...
+
+    @overload
+    def tool(self, /, **options: Any) -> Callable[[Callable[..., Any]], Tool]: ...
+
+    def tool(
+        self, fn: Callable[..., Any] | None = None, /, **options: Any
+    ) -> Tool | Callable[[Callable[..., Any]], Tool]:
+        """Decorator that registers: ``@registry.tool`` or ``@registry.tool(timeout=5)``."""
+
+        def register(function: Callable[..., Any]) -> Tool:
+            return self.add(function, **options)
+
+        return register(fn) if fn is not None else register
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            if name not in self._tools:
+                raise KeyError(f"no tool named {name!r}; the tools are: {', '.join(self._tools) or 'none'}")
+            self._tools = {key: value for key, value in self._tools.items() if key != name}
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def specs(self) -> list[ToolSpec]:
+        return [item.spec for item in self._tools.values()]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __repr__(self) -> str:
+        return f"ToolRegistry({self.names!r})"
+
+
+# --- results ----------------------------------------------------------------------------------------------
+
+_JSON_NATIVE = (dict, list, tuple, int, float, bool, type(None))
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` cannot write itself: models, dataclasses, dates, sets, enums; else ``str``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    if callable(getattr(value, "tolist", None)):  # numpy arrays and scalars
+        return value.tolist()
+    return str(value)
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    if isinstance(value, (*_JSON_NATIVE, set, frozenset)) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return repr(value)
+
+
+def serialize_result(value: Any, *, limit: int = 20_000) -> str:
+    """A tool's return value as text for the model: strings as they are, data as JSON, the rest as ``repr``.
+
+    Never raises; text longer than ``limit`` is cut with a marker saying how long it was.
+    """
+    try:
+        text = _to_text(value)
+    except Exception:
+        try:
+            text = repr(value)
+        except Exception:
+            text = f"<{type(value).__name__} object that could not be shown>"
+    if len(text) > limit:
+        return f"{text[:limit]}… [truncated: {len(text)} characters in all]"
+    return text
