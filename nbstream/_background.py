@@ -1,0 +1,94 @@
+"""An asyncio event loop running on its own daemon thread.
+
+The chat widget runs its session here rather than on the kernel's loop: a cell that blocks (``time.sleep``)
+freezes the kernel's loop, and ipykernel 7 can stall background tasks of that loop once their cell ends, but
+messages sent from another thread still go out through IOPub. Any thread may hand work to this loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["LoopThread"]
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """Owns one event loop and the daemon thread that runs it (daemon: it never holds up kernel shutdown)."""
+
+    def __init__(self, name: str = "nbstream-loop") -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the loop thread is not running; call start() first")
+        return self._loop
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def in_thread(self) -> bool:
+        """True when called from the loop's own thread (where blocking on the loop would deadlock)."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def start(self) -> None:
+        """Start the thread and return once its loop runs. Idempotent."""
+        if self.running:
+            return
+        started = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(started.set)
+            try:
+                loop.run_forever()
+            finally:
+                _cancel_remaining(loop)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, name=self._name, daemon=True)
+        self._thread.start()
+        started.wait()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule ``coro`` on the loop from any thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def call_soon(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn(*args)`` on the loop thread soon; safe to call from any thread, including the loop's."""
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel what is left on the loop, stop it and join the thread. Idempotent."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(loop.stop)
+            if threading.current_thread() is not thread:
+                thread.join(timeout)
+        self._thread = None
+        self._loop = None
+
+
+def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
+    """Give pending tasks one chance to run their cleanup (``finally``, ``aclose``) before the loop closes."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
