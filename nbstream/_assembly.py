@@ -1,0 +1,285 @@
+"""Provider parts → normalized events: assembles streamed tool calls and decides how a response ended.
+
+Every rule here comes from a real provider's stream (see ``tests/fixtures/SOURCES.txt``):
+
+* One accumulator per call, keyed by id. A part carrying an id belongs to the call with that id, and a *new*
+  id starts a new call even at an index already used (Ollama's OpenAI endpoint sends parallel calls all at
+  index 0). A part without id belongs to the latest call at its index; with neither, to the latest call.
+* The name is set once (servers resend it); ``ToolCallStarted`` waits for it.
+* A call is final only when its block / item ends (``ToolEndPart``) or the stream ends, never because its
+  buffer happens to parse: ``{"query": "test"}`` may be followed by ``, "limit": 10}``. Arguments are parsed
+  once.
+* A replayed part for a call that is already final never reopens it.
+* When the stream breaks, calls that are not final are readied with an error so they are never executed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._events import (
+    ErrorKind,
+    Event,
+    MessageFinished,
+    StreamError,
+    TextDelta,
+    ToolArgumentsDelta,
+    ToolCallReady,
+    ToolCallStarted,
+    Usage,
+)
+from ._partial_json import PartialJSON
+from ._wire._parts import (
+    EndPart,
+    ErrorPart,
+    FinishPart,
+    Part,
+    TextPart,
+    ToolEndPart,
+    ToolPart,
+    UsagePart,
+)
+
+__all__ = ["INCOMPLETE_CALL", "Assembler"]
+
+INCOMPLETE_CALL = "incomplete: the stream ended before the call was complete"
+_NO_NAME = "the model sent a tool call without a name"
+
+
+class _Call:
+    """What is known so far about one tool call."""
+
+    __slots__ = ("final", "fragments", "has_own_id", "id", "name", "position", "preview", "started")
+
+    def __init__(self, call_id: str, position: int, *, has_own_id: bool, previews: bool) -> None:
+        self.id = call_id
+        self.has_own_id = has_own_id
+        self.position = position
+        self.name: str | None = None
+        self.fragments: list[str] = []
+        self.started = False
+        self.final = False
+        self.preview: PartialJSON | None = PartialJSON() if previews else None
+
+
+class Assembler:
+    """Turns one response's parts into events. Emits exactly one terminal event; ignores anything after it."""
+
+    def __init__(self, *, previews: bool = True, provider: str | None = None) -> None:
+        self._previews = previews
+        self._provider = provider
+        self._calls: list[_Call] = []
+        self._by_id: dict[str, _Call] = {}
+        self._by_index: dict[int, _Call] = {}
+        self._finish: FinishPart | None = None
+        self._input_tokens: int | None = None
+        self._output_tokens: int | None = None
+        self._usage_seen = False
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        """The terminal event (``MessageFinished`` or ``StreamError``) has been emitted."""
+        return self._done
+
+    def feed(self, part: Part) -> list[Event]:
+        """Events caused by one part (often none)."""
+        if self._done:
+            return []
+        if isinstance(part, ToolPart):
+            return self._on_tool(part)
+        if isinstance(part, TextPart):
+            return [TextDelta(text=part.text)] if part.text else []
+        if isinstance(part, ToolEndPart):
+            call = self._find_ended(part)
+            return [] if call is None or call.final else self._ready(call, incomplete=False)
+        if isinstance(part, UsagePart):
+            self._on_usage(part)
+            return []
+        if isinstance(part, FinishPart):
+            self._finish = part
+            return []
+        if isinstance(part, EndPart):
+            return self._end()
+        if isinstance(part, ErrorPart):
+            return self.fail(part.kind, part.message, retryable=part.retryable)
+        raise TypeError(f"not a provider part: {part!r}")
+
+    def fail(self, kind: ErrorKind, message: str, *, retryable: bool = False) -> list[Event]:
+        """The byte source broke: unfinished calls are readied with an error, then ``StreamError``."""
+        if self._done:
+            return []
+        events = self._ready_open_calls(incomplete=True)
+        self._close(events)
+        events.append(StreamError(kind=kind, message=message, retryable=retryable, provider=self._provider))
+        return events
+
+    def finish(self) -> list[Event]:
+        """The bytes ran out. Without the end marker (or at least a finish reason) the response was cut."""
+        if self._done:
+            return []
+        if self._finish is not None:
+            return self._end()
+        source = f"the {self._provider} stream" if self._provider else "the stream"
+        return self.fail("interrupted", f"{source} ended before its end marker", retryable=True)
+
+    # -- tool calls ---------------------------------------------------------------------------------------
+
+    def _on_tool(self, part: ToolPart) -> list[Event]:
+        call = self._call_for(part)
+        if call is None:
+            return []
+        events: list[Event] = []
+        if call.name is None and part.name:
+            call.name = part.name
+        if part.arguments:
+            call.fragments.append(part.arguments)
+            if call.started:
+                events.append(self._delta(call, part.arguments))
+        if not call.started and call.name is not None:
+            self._start(call, events)
+        return events
+
+    def _call_for(self, part: ToolPart) -> _Call | None:
+        """The call a fragment belongs to, created if needed; ``None`` when the fragment must be ignored."""
+        if part.id is not None:
+            call = self._by_id.get(part.id)
+            if call is not None:
+                if part.index is not None and not call.final:
+                    self._by_index[part.index] = call
+                return None if call.final else call
+            current = self._latest_at(part.index)
+            if current is not None and not current.has_own_id and not current.started and not current.final:
+                # the id arrived after the call's first fragment: adopt it while nobody has seen the call yet
+                current.id = part.id
+                current.has_own_id = True
+                self._by_id[part.id] = current
+                return current
+            return self._new_call(part.id, part.index)
+        call = self._latest_at(part.index)
+        if call is not None and not call.final:
+            return call
+        # the call this fragment would continue is final: only a fragment that names a tool starts a new one
+        return self._new_call(None, part.index) if part.name else None
+
+    def _latest_at(self, index: int | None) -> _Call | None:
+        if index is None:
+            return self._calls[-1] if self._calls else None
+        return self._by_index.get(index)
+
+    def _new_call(self, call_id: str | None, index: int | None) -> _Call:
+        position = len(self._calls)
+        if call_id is None:
+            own_id = False
+            call_id = f"call_{position}"
+            while call_id in self._by_id:
+                call_id += "_"
+        else:
+            own_id = True
+        call = _Call(call_id, position, has_own_id=own_id, previews=self._previews)
+        self._calls.append(call)
+        self._by_id[call_id] = call
+        if index is not None:
+            self._by_index[index] = call
+        return call
+
+    def _start(self, call: _Call, events: list[Event]) -> None:
+        call.started = True
+        events.append(ToolCallStarted(id=call.id, name=call.name or "", position=call.position))
+        if call.fragments:
+            buffered = "".join(call.fragments)  # arguments that came before the name
+            events.append(self._delta(call, buffered))
+
+    def _delta(self, call: _Call, fragment: str) -> ToolArgumentsDelta:
+        preview = call.preview
+        if preview is None:
+            return ToolArgumentsDelta(id=call.id, fragment=fragment)
+        preview.feed(fragment)
+        return ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())
+
+    def _find_ended(self, part: ToolEndPart) -> _Call | None:
+        if part.id is not None:
+            call = self._by_id.get(part.id)
+            if call is not None:
+                return call
+        if part.index is not None:
+            return self._by_index.get(part.index)
+        if part.id is None and self._calls:
+            return self._calls[-1]
+        return None
+
+    def _ready(self, call: _Call, *, incomplete: bool) -> list[Event]:
+        """Make a call final. Arguments are parsed here, once, from the exact concatenation of fragments."""
+        call.final = True
+        call.preview = None
+        events: list[Event] = []
+        if not call.started:
+            self._start(call, events)  # consumers always see a call start before it is ready
+        raw = "".join(call.fragments)
+        arguments: dict[str, Any] | None = None
+        if incomplete:
+            error: str | None = INCOMPLETE_CALL
+        elif call.name is None:
+            error = _NO_NAME
+        else:
+            arguments, error = _parse_arguments(raw)
+        events.append(
+            ToolCallReady(
+                id=call.id,
+                name=call.name or "",
+                position=call.position,
+                arguments=arguments,
+                raw_arguments=raw,
+                error=error,
+            )
+        )
+        return events
+
+    def _ready_open_calls(self, *, incomplete: bool) -> list[Event]:
+        events: list[Event] = []
+        for call in self._calls:
+            if not call.final:
+                events.extend(self._ready(call, incomplete=incomplete))
+        return events
+
+    # -- the end ------------------------------------------------------------------------------------------
+
+    def _on_usage(self, part: UsagePart) -> None:
+        """Keep the latest numbers; Anthropic sends input and output tokens in different events."""
+        if part.input_tokens is not None:
+            self._input_tokens = part.input_tokens
+            self._usage_seen = True
+        if part.output_tokens is not None:
+            self._output_tokens = part.output_tokens
+            self._usage_seen = True
+
+    def _end(self) -> list[Event]:
+        events = self._ready_open_calls(incomplete=False)
+        self._close(events)
+        finish = self._finish
+        reason = finish.reason if finish is not None else "stop"
+        if reason == "stop" and self._calls:
+            reason = "tool_calls"  # Ollama says "stop" after a tool call
+        raw = finish.raw_reason if finish is not None else None
+        events.append(MessageFinished(stop_reason=reason, raw_stop_reason=raw))
+        return events
+
+    def _close(self, events: list[Event]) -> None:
+        """Mark the stream done and add the one ``Usage`` event, if the provider reported any."""
+        self._done = True
+        if self._usage_seen:
+            events.append(Usage(input_tokens=self._input_tokens, output_tokens=self._output_tokens))
+
+
+def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(arguments, None)`` for a JSON object (empty text means ``{}``), else ``(None, why)``."""
+    if not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return None, f"invalid JSON arguments: {exc}"
+    if not isinstance(value, dict):
+        return None, f"invalid JSON arguments: expected an object, got {type(value).__name__}"
+    return value, None

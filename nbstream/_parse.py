@@ -1,0 +1,269 @@
+"""Bytes → events → one assistant message: ``parse_stream`` and ``collect``, the public reading path.
+
+Every backend (HTTP providers, the demo model, scripted models) yields wire bytes, so this is the one path
+from a provider's stream to normalized events. It is pull-based: nothing is read before the caller asks for
+events, and reading stops at the response's terminal event (the source is closed then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, overload
+
+from ._assembly import Assembler
+from ._errors import StreamFault
+from ._events import (
+    Event,
+    MessageFinished,
+    StreamError,
+    TextDelta,
+    ToolCallReady,
+    Usage,
+)
+from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
+from ._wire import WIRE_FORMATS, WireFormat, WireParser, make_parser
+
+__all__ = ["EventStream", "SyncEventStream", "collect", "parse_stream"]
+
+
+class _Pipeline:
+    """Parser + assembler for one response: chunk in, events out."""
+
+    __slots__ = ("_assembler", "_parser")
+
+    def __init__(self, parser: WireParser, assembler: Assembler) -> None:
+        self._parser = parser
+        self._assembler = assembler
+
+    @property
+    def done(self) -> bool:
+        return self._assembler.done
+
+    def chunk(self, data: bytes) -> list[Event]:
+        return self._assemble(self._parser.feed(data))
+
+    def fault(self, fault: StreamFault) -> list[Event]:
+        return self._assembler.fail(fault.kind, fault.message, retryable=fault.retryable)
+
+    def eof(self) -> list[Event]:
+        events = self._assemble(self._parser.close())
+        return events + self._assembler.finish()
+
+    def _assemble(self, parts: list[Any]) -> list[Event]:
+        assembler = self._assembler
+        if len(parts) == 1:
+            return assembler.feed(parts[0])
+        events: list[Event] = []
+        for part in parts:
+            events += assembler.feed(part)
+        return events
+
+
+class EventStream:
+    """The events of one model response, read lazily from its bytes with ``async for``.
+
+    Single use: it consumes its byte source, and closes it once the response's terminal event is out.
+    """
+
+    def __init__(
+        self,
+        wire: WireFormat,
+        chunks: Iterable[bytes] | AsyncIterable[bytes],
+        *,
+        previews: bool = True,
+        provider: str | None = None,
+    ) -> None:
+        self._pipeline = _Pipeline(make_parser(wire), Assembler(previews=previews, provider=provider))
+        self._chunks = chunks
+        self._started = False
+
+    @property
+    def is_sync(self) -> bool:
+        """The byte source is a plain iterable, so ``for`` works too."""
+        return _is_sync(self._chunks)
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        self._claim()
+        if isinstance(self._chunks, AsyncIterable):
+            return self._from_async(self._chunks)
+        return self._from_sync_async(self._chunks)
+
+    if not TYPE_CHECKING:  # hidden from type checkers, so that an async-only stream is not an Iterable
+
+        def __iter__(self) -> Iterator[Event]:
+            raise TypeError(
+                "this EventStream reads an async byte source: iterate it with `async for`"
+                " (plain `for` needs the chunks as a sync iterable)"
+            )
+
+    def _claim(self) -> None:
+        if self._started:
+            raise RuntimeError("an EventStream can be iterated only once (it consumes its byte source)")
+        self._started = True
+
+    async def _from_async(self, chunks: AsyncIterable[bytes]) -> AsyncIterator[Event]:
+        pipeline = self._pipeline
+        iterator = aiter(chunks)
+        try:
+            while True:
+                try:
+                    data = await anext(iterator)
+                except StopAsyncIteration:
+                    break
+                except StreamFault as fault:
+                    for event in pipeline.fault(fault):
+                        yield event
+                    return
+                for event in pipeline.chunk(data):
+                    yield event
+                if pipeline.done:
+                    return
+            for event in pipeline.eof():
+                yield event
+        finally:
+            close = getattr(iterator, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _from_sync_async(self, chunks: Iterable[bytes]) -> AsyncIterator[Event]:
+        for event in self._from_sync(chunks):
+            yield event
+
+    def _from_sync(self, chunks: Iterable[bytes]) -> Iterator[Event]:
+        pipeline = self._pipeline
+        iterator = iter(chunks)
+        try:
+            while True:
+                try:
+                    data = next(iterator)
+                except StopIteration:
+                    break
+                except StreamFault as fault:
+                    yield from pipeline.fault(fault)
+                    return
+                yield from pipeline.chunk(data)
+                if pipeline.done:
+                    return
+            yield from pipeline.eof()
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+
+class SyncEventStream(EventStream):
+    """An ``EventStream`` over a sync byte source: ``for`` works as well as ``async for``."""
+
+    def __iter__(self) -> Iterator[Event]:
+        self._claim()
+        return self._from_sync(self._chunks)  # type: ignore[arg-type]
+
+
+@overload
+def parse_stream(
+    wire: WireFormat, chunks: Iterable[bytes], *, previews: bool = True, provider: str | None = None
+) -> SyncEventStream: ...
+@overload
+def parse_stream(
+    wire: WireFormat, chunks: AsyncIterable[bytes], *, previews: bool = True, provider: str | None = None
+) -> EventStream: ...
+def parse_stream(
+    wire: WireFormat,
+    chunks: Iterable[bytes] | AsyncIterable[bytes],
+    *,
+    previews: bool = True,
+    provider: str | None = None,
+) -> EventStream:
+    """Read a provider's raw stream as normalized events.
+
+    ``chunks`` may be split anywhere. A ``StreamFault`` raised by the source ends the stream with a
+    ``StreamError`` of the fault's kind (text and finished calls before it are kept); other exceptions
+    propagate. ``previews=False`` leaves ``ToolArgumentsDelta.partial`` as ``None``.
+    """
+    if wire not in WIRE_FORMATS:
+        raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
+    stream_type = SyncEventStream if _is_sync(chunks) else EventStream
+    return stream_type(wire, chunks, previews=previews, provider=provider)
+
+
+@overload
+def collect(events: Iterable[Event]) -> AssistantMessage: ...
+@overload
+def collect(events: AsyncIterable[Event]) -> Awaitable[AssistantMessage]: ...
+def collect(events: Iterable[Event] | AsyncIterable[Event]) -> AssistantMessage | Awaitable[AssistantMessage]:
+    """Assemble one response's events into an ``AssistantMessage``.
+
+    A sync iterable gives the message; an async one gives an awaitable. Session events (tool results, steps)
+    are ignored.
+    """
+    if isinstance(events, EventStream):
+        if events.is_sync:
+            return _collect_sync(events)  # type: ignore[arg-type]
+        return _collect_async(events)
+    if isinstance(events, Iterable):
+        return _collect_sync(events)
+    if isinstance(events, AsyncIterable):
+        return _collect_async(events)
+    raise TypeError(f"collect() needs an iterable of events, not {type(events).__name__}")
+
+
+def _collect_sync(events: Iterable[Event]) -> AssistantMessage:
+    builder = _MessageBuilder()
+    for event in events:
+        builder.add(event)
+    return builder.message()
+
+
+async def _collect_async(events: AsyncIterable[Event]) -> AssistantMessage:
+    builder = _MessageBuilder()
+    async for event in events:
+        builder.add(event)
+    return builder.message()
+
+
+def _is_sync(chunks: object) -> bool:
+    return isinstance(chunks, Iterable) and not isinstance(chunks, AsyncIterable)
+
+
+class _MessageBuilder:
+    __slots__ = ("_calls", "_error", "_finished", "_text", "_usage")
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._calls: list[tuple[int, ToolCall]] = []
+        self._finished: MessageFinished | None = None
+        self._usage: TokenUsage | None = None
+        self._error: StreamFailure | None = None
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            call = ToolCall(
+                id=event.id,
+                name=event.name,
+                arguments=event.arguments,
+                raw_arguments=event.raw_arguments,
+                error=event.error,
+            )
+            self._calls.append((event.position, call))
+        elif isinstance(event, Usage):
+            self._usage = TokenUsage(input_tokens=event.input_tokens, output_tokens=event.output_tokens)
+        elif isinstance(event, MessageFinished):
+            self._finished = event
+        elif isinstance(event, StreamError):
+            self._error = StreamFailure(
+                kind=event.kind, message=event.message, retryable=event.retryable, provider=event.provider
+            )
+
+    def message(self) -> AssistantMessage:
+        finished = self._finished
+        calls = sorted(self._calls, key=lambda entry: entry[0])  # stable: call order within the response
+        return AssistantMessage(
+            text="".join(self._text),
+            tool_calls=[call for _, call in calls],
+            stop_reason=finished.stop_reason if finished is not None else None,
+            raw_stop_reason=finished.raw_stop_reason if finished is not None else None,
+            usage=self._usage,
+            error=self._error,
+        )
