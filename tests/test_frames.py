@@ -1,0 +1,183 @@
+"""Frame decoders: SSE events and NDJSON lines from bytes split anywhere, in linear time."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from nbstream._wire._frames import NDJSONDecoder, SSEDecoder
+
+
+def sse(data: bytes, chunks: list[int] | None = None) -> list[tuple[str, str, str, int | None]]:
+    """Decode ``data`` cut at the given offsets; events as (event, data, id, retry) tuples."""
+    decoder = SSEDecoder()
+    events = []
+    start = 0
+    for cut in [*(chunks or []), len(data)]:
+        events += decoder.feed(data[start:cut])
+        start = cut
+    events += decoder.flush()
+    return [(e.event, e.data, e.id, e.retry) for e in events]
+
+
+def every_split(data: bytes) -> list[list[int]]:
+    """Whole, one byte at a time, and a few random cuttings."""
+    splits: list[list[int]] = [[], list(range(1, len(data)))]
+    for seed in range(5):
+        rng = random.Random(seed)
+        splits.append(sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12)))))
+    return splits
+
+
+def assert_sse(data: bytes, expected: list[tuple[str, str, str, int | None]]) -> None:
+    for chunks in every_split(data):
+        assert sse(data, chunks) == expected, chunks
+
+
+def test_event_name_and_data_with_or_without_space() -> None:
+    assert_sse(
+        b"event: delta\ndata: one\n\ndata:two\n\n",
+        [("delta", "one", "", None), ("message", "two", "", None)],
+    )
+
+
+def test_only_one_leading_space_is_dropped() -> None:
+    assert_sse(b"data:  two spaces\n\n", [("message", " two spaces", "", None)])
+
+
+def test_multiple_data_lines_are_joined_with_newlines() -> None:
+    assert_sse(b'data: {"a":\ndata: 1}\ndata:\n\n', [("message", '{"a":\n1}\n', "", None)])
+
+
+def test_comments_are_ignored() -> None:
+    assert_sse(
+        b": keep-alive\n\n: OPENROUTER PROCESSING\ndata: x\n: inside\n\n",
+        [("message", "x", "", None)],
+    )
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\r", b"\n"])
+def test_every_line_ending(newline: bytes) -> None:
+    data = newline.join([b"event: a", b"data: 1", b"", b"data: 2", b"data: 3", b"", b""])
+    assert_sse(data, [("a", "1", "", None), ("message", "2\n3", "", None)])
+
+
+def test_mixed_line_endings() -> None:
+    assert_sse(b"data: 1\r\rdata: 2\n\r\ndata: 3\r\n\n", [("message", s, "", None) for s in "123"])
+
+
+def test_crlf_split_between_cr_and_lf_is_one_line_ending() -> None:
+    # A chunk-final "\r" ends the line at once; a "\n" opening the next chunk is not a blank line.
+    assert sse(b"data: a\r\ndata: b\r\n\r\n", [8]) == [("message", "a\nb", "", None)]
+    assert sse(b"data: a\r\n\r\n", [8, 9, 10]) == [("message", "a", "", None)]
+
+
+def test_utf8_character_split_across_chunks() -> None:
+    text = "héllo wörld 🌍 終"
+    data = f"data: {text}\n\n".encode()
+    assert_sse(data, [("message", text, "", None)])
+
+
+def test_invalid_utf8_is_replaced_not_raised() -> None:
+    assert sse(b"data: \xff\xfeok\n\n") == [("message", "\ufffd\ufffdok", "", None)]
+    assert sse(b"data: cut \xe2\x82") == [("message", "cut \ufffd", "", None)]
+
+
+def test_a_block_without_data_is_not_dispatched() -> None:
+    assert_sse(b"event: ping\n\nretry: 10\n\ndata: x\n\n", [("message", "x", "", None)])
+
+
+def test_id_persists_and_retry_applies_to_one_event() -> None:
+    assert_sse(
+        b"id: 7\nretry: 1500\ndata: a\n\nretry: soon\ndata: b\n\nid: bad\x00id\ndata: c\n\n",
+        [("message", "a", "7", 1500), ("message", "b", "7", None), ("message", "c", "7", None)],
+    )
+
+
+def test_field_without_colon() -> None:
+    assert_sse(b"data\n\nevent\ndata: x\n\n", [("message", "", "", None), ("message", "x", "", None)])
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert_sse(b"foo: bar\ndata: x\nDATA: y\n\n", [("message", "x", "", None)])
+
+
+def test_leading_bom_is_stripped_once() -> None:
+    assert_sse(b"\xef\xbb\xbfdata: x\n\n", [("message", "x", "", None)])
+    assert sse(b"data: a\n\n\xef\xbb\xbfdata: b\n\n") == [("message", "a", "", None)]
+
+
+def test_flush_dispatches_an_event_missing_its_blank_line() -> None:
+    decoder = SSEDecoder()
+    assert [e.data for e in decoder.feed(b"data: first\n\ndata: last")] == ["first"]
+    assert [e.data for e in decoder.flush()] == ["last"]
+    assert sse(b"data: last\n") == [("message", "last", "", None)]
+    assert sse(b"data: last\r") == [("message", "last", "", None)]
+
+
+def test_events_are_returned_as_soon_as_their_blank_line_arrives() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\n") == []
+    assert [e.data for e in decoder.feed(b"\nda")] == ["a"]
+    assert [e.data for e in decoder.feed(b"ta: b\n\n")] == ["b"]
+    assert decoder.flush() == []
+
+
+def test_empty_feeds_are_harmless() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"") == []
+    assert decoder.flush() == []
+
+
+def ndjson(data: bytes, chunks: list[int]) -> list[str]:
+    decoder = NDJSONDecoder()
+    lines: list[str] = []
+    start = 0
+    for cut in [*chunks, len(data)]:
+        lines += decoder.feed(data[start:cut])
+        start = cut
+    return lines + decoder.flush()
+
+
+def test_ndjson_lines_in_any_split() -> None:
+    data = '{"a": 1}\r\n\n{"b": "é🌍"}\n   \n{"c": 3}'.encode()
+    for chunks in every_split(data):
+        assert ndjson(data, chunks) == ['{"a": 1}', '{"b": "é🌍"}', '{"c": 3}'], chunks
+
+
+def _decode_seconds(data: bytes, chunk: int, decoder_type: type[SSEDecoder] | type[NDJSONDecoder]) -> float:
+    best = float("inf")
+    for _ in range(3):
+        decoder = decoder_type()
+        started = time.perf_counter()
+        for offset in range(0, len(data), chunk):
+            decoder.feed(data[offset : offset + chunk])
+        decoder.flush()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _assert_linear(small: bytes, large: bytes, decoder_type: type[SSEDecoder] | type[NDJSONDecoder]) -> None:
+    assert len(large) > 3.9 * len(small)
+    ratio = _decode_seconds(large, 4, decoder_type) / _decode_seconds(small, 4, decoder_type)
+    assert ratio < 8, f"4x the bytes took {ratio:.1f}x the time"
+
+
+def test_sse_decoding_is_linear_in_4_byte_chunks() -> None:
+    event = b'data: {"choices":[{"index":0,"delta":{"content":" token"}}]}\n\n'
+    _assert_linear(event * 1500, event * 6000, SSEDecoder)
+
+
+def test_a_long_unterminated_line_is_not_quadratic() -> None:
+    def one_line(size: int) -> bytes:
+        return b"data: " + b"x" * size + b"\n\n"
+
+    _assert_linear(one_line(100_000), one_line(400_000), SSEDecoder)
+    assert sse(one_line(100_000), list(range(4, 100_008, 4)))[0][1] == "x" * 100_000
+
+
+def test_ndjson_decoding_is_linear_in_4_byte_chunks() -> None:
+    line = b'{"message":{"role":"assistant","content":" token"},"done":false}\n'
+    _assert_linear(line * 1500, line * 6000, NDJSONDecoder)
