@@ -1,1 +1,91 @@
-"""nbstream: watch and steer a tool-using LLM from a Jupyter notebook."""
+"""nbstream: watch and steer a tool-using LLM from a Jupyter notebook.
+
+    from nbstream import StreamChat
+    chat = StreamChat(model="demo", tools=[my_function])   # displays a live chat in the notebook
+
+Without a widget, ``Session`` runs the same loop from any async code; ``parse_stream`` / ``collect`` read
+captured provider streams offline. See README.md for the data flow.
+"""
+
+from ._errors import ConfigurationError, MissingAPIKeyError, NbstreamError, StreamFault
+from ._events import (
+    EVENTS,
+    Event,
+    MessageFinished,
+    StepStarted,
+    StreamError,
+    TextDelta,
+    ToolArgumentsDelta,
+    ToolAwaitingApproval,
+    ToolCallReady,
+    ToolCallStarted,
+    ToolError,
+    ToolResult,
+    ToolRunning,
+    TurnFinished,
+    Usage,
+)
+from ._messages import (
+    MESSAGES,
+    AssistantMessage,
+    Message,
+    StreamFailure,
+    TokenUsage,
+    ToolCall,
+    ToolResultMessage,
+    UserMessage,
+)
+from ._model import Model, ModelRequest, ToolSpec
+from ._parse import EventStream, collect, parse_stream
+from ._script import Call, Pause, Say, ScriptedModel
+from ._session import Session
+from ._tools import Tool, ToolRegistry, tool
+from ._widget import StreamChat
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EVENTS",
+    "MESSAGES",
+    "AssistantMessage",
+    "Call",
+    "ConfigurationError",
+    "Event",
+    "EventStream",
+    "Message",
+    "MessageFinished",
+    "MissingAPIKeyError",
+    "Model",
+    "ModelRequest",
+    "NbstreamError",
+    "Pause",
+    "Say",
+    "ScriptedModel",
+    "Session",
+    "StepStarted",
+    "StreamChat",
+    "StreamError",
+    "StreamFailure",
+    "StreamFault",
+    "TextDelta",
+    "TokenUsage",
+    "Tool",
+    "ToolArgumentsDelta",
+    "ToolAwaitingApproval",
+    "ToolCall",
+    "ToolCallReady",
+    "ToolCallStarted",
+    "ToolError",
+    "ToolRegistry",
+    "ToolResult",
+    "ToolResultMessage",
+    "ToolRunning",
+    "ToolSpec",
+    "TurnFinished",
+    "Usage",
+    "UserMessage",
+    "__version__",
+    "collect",
+    "parse_stream",
+    "tool",
+]

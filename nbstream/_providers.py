@@ -72,7 +72,10 @@ def _tool_result_text(message: ToolResultMessage) -> str:
 
 def _openai_chat_tools(tools: list[ToolSpec]) -> list[JSON]:
     return [
-        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+        {
+            "type": "function",
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+        }
         for t in tools
     ]
 
@@ -85,7 +88,11 @@ def _openai_chat_message(message: Message) -> JSON:
     entry: JSON = {"role": "assistant", "content": message.text or None}
     if message.tool_calls:
         entry["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments or "{}"}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.raw_arguments or "{}"},
+            }
             for c in message.tool_calls
         ]
     return entry
@@ -94,7 +101,12 @@ def _openai_chat_message(message: Message) -> JSON:
 def build_openai_chat(model: str, request: ModelRequest, options: JSON) -> JSON:
     messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
     messages += [_openai_chat_message(m) for m in request.messages]
-    body: JSON = {"model": model, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
+    body: JSON = {
+        "model": model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     if request.tools:
         body["tools"] = _openai_chat_tools(request.tools)
     return {**body, **options}
@@ -107,7 +119,9 @@ def _responses_items(message: Message) -> list[JSON]:
     if isinstance(message, UserMessage):
         return [{"role": "user", "content": message.content}]
     if isinstance(message, ToolResultMessage):
-        return [{"type": "function_call_output", "call_id": message.call_id, "output": _tool_result_text(message)}]
+        return [
+            {"type": "function_call_output", "call_id": message.call_id, "output": _tool_result_text(message)}
+        ]
     items: list[JSON] = [{"role": "assistant", "content": message.text}] if message.text else []
     items += [
         {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.raw_arguments or "{}"}
@@ -167,7 +181,8 @@ def build_anthropic(model: str, request: ModelRequest, options: JSON) -> JSON:
         body["system"] = request.system
     if request.tools:
         body["tools"] = [
-            {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools
+            {"name": t.name, "description": t.description, "input_schema": t.parameters}
+            for t in request.tools
         ]
     return {**body, **options}
 
@@ -183,7 +198,8 @@ def _ollama_message(message: Message) -> JSON:
     entry: JSON = {"role": "assistant", "content": message.text}
     if message.tool_calls:
         entry["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": _arguments_object(c.arguments)}} for c in message.tool_calls
+            {"function": {"name": c.name, "arguments": _arguments_object(c.arguments)}}
+            for c in message.tool_calls
         ]
     return entry
 
@@ -262,7 +278,9 @@ def parse_model_string(model: str) -> tuple[ProviderSpec, str]:
         )
     spec = PROVIDERS.get(provider)
     if spec is None:
-        raise ConfigurationError(f"unknown provider {provider!r} in {model!r}; choose one of {', '.join(PROVIDERS)}")
+        raise ConfigurationError(
+            f"unknown provider {provider!r} in {model!r}; choose one of {', '.join(PROVIDERS)}"
+        )
     return spec, name
 
 

@@ -24,7 +24,9 @@ def resolve_model(
     """Build the model a session talks to. A missing key raises ``MissingAPIKeyError`` here, before any request."""
     if not isinstance(model, str):
         if not isinstance(model, Model):
-            raise ConfigurationError(f"model must be a string like 'openai:gpt-4.1-mini' or a Model, not {model!r}")
+            raise ConfigurationError(
+                f"model must be a string like 'openai:gpt-4.1-mini' or a Model, not {model!r}"
+            )
         return model
     if model == "demo":
         from ._demo import DemoModel

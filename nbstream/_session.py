@@ -83,7 +83,9 @@ class Session:
         self._approvals: dict[str, asyncio.Future[bool]] = {}
 
     def __repr__(self) -> str:
-        return f"Session(model={self.model_label!r}, tools={self.tools.names}, messages={len(self._messages)})"
+        return (
+            f"Session(model={self.model_label!r}, tools={self.tools.names}, messages={len(self._messages)})"
+        )
 
     async def __aenter__(self) -> Session:
         return self
@@ -173,9 +175,14 @@ class Session:
                 emit(StepStarted(step=step))
                 events = []
                 dispatcher = _Dispatcher(self, emit)
-                request = ModelRequest(messages=list(self._messages), tools=self.tools.specs(), system=self.system)
+                request = ModelRequest(
+                    messages=list(self._messages), tools=self.tools.specs(), system=self.system
+                )
                 stream = parse_stream(
-                    self.model.wire, self.model.stream(request), previews=self.previews, provider=self.model.provider
+                    self.model.wire,
+                    self.model.stream(request),
+                    previews=self.previews,
+                    provider=self.model.provider,
                 )
                 async for event in stream:
                     events.append(event)
@@ -244,7 +251,9 @@ class _Dispatcher:
             for (call, _), outcome in zip(ordered, outcomes)
         ]
 
-    def _fail(self, call: ToolCallReady, kind: ToolErrorKind, message: str, duration: float = 0.0) -> ToolResultMessage:
+    def _fail(
+        self, call: ToolCallReady, kind: ToolErrorKind, message: str, duration: float = 0.0
+    ) -> ToolResultMessage:
         self._emit(ToolError(id=call.id, name=call.name, kind=kind, message=message, duration=duration))
         return ToolResultMessage(call_id=call.id, name=call.name, content=message, error=kind)
 

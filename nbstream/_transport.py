@@ -99,7 +99,9 @@ class HttpModel:
                     "connection", f"{self.provider}: could not connect to {spec.url} ({exc})", retryable=True
                 ) from None
             except httpx.ConnectTimeout:
-                raise StreamFault("connection", f"{self.provider}: timed out connecting to {spec.url}") from None
+                raise StreamFault(
+                    "connection", f"{self.provider}: timed out connecting to {spec.url}"
+                ) from None
 
     async def _read(self, response: httpx.Response) -> AsyncIterator[bytes]:
         try:

@@ -1,0 +1,163 @@
+"""Provider requests built from a history (pure), model strings and keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbstream import ConfigurationError, MissingAPIKeyError, Session
+from nbstream._messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
+from nbstream._model import ModelRequest, ToolSpec
+from nbstream._providers import (
+    PROVIDERS,
+    anthropic_base,
+    error_message_from_body,
+    ollama_host,
+    parse_model_string,
+)
+from nbstream._transport import _parse_retry_after
+
+SPEC = ToolSpec(
+    name="get_weather",
+    description="Weather for a city.",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+HISTORY = ModelRequest(
+    system="Be terse.",
+    tools=[SPEC],
+    messages=[
+        UserMessage(content="Weather in Paris and Oslo?"),
+        AssistantMessage(
+            text="Checking.",
+            tool_calls=[
+                ToolCall(
+                    id="c1", name="get_weather", arguments={"city": "Paris"}, raw_arguments='{"city":"Paris"}'
+                ),
+                ToolCall(
+                    id="c2", name="get_weather", arguments={"city": "Oslo"}, raw_arguments='{"city":"Oslo"}'
+                ),
+            ],
+        ),
+        ToolResultMessage(call_id="c1", name="get_weather", content="18 C"),
+        ToolResultMessage(call_id="c2", name="get_weather", content="boom", error="exception"),
+    ],
+)
+
+
+def build(provider: str) -> dict:
+    return PROVIDERS[provider].request("m", HISTORY, "http://127.0.0.1:1/v1", {}).body
+
+
+def test_openai_chat_body() -> None:
+    body = build("openai")
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "assistant", "tool", "tool"]
+    assistant = body["messages"][2]
+    assert [c["function"]["arguments"] for c in assistant["tool_calls"]] == [
+        '{"city":"Paris"}',
+        '{"city":"Oslo"}',
+    ]
+    assert body["messages"][3] == {"role": "tool", "tool_call_id": "c1", "content": "18 C"}
+    assert body["messages"][4]["content"] == "Error: boom"
+    assert body["tools"][0]["function"]["parameters"] == SPEC.parameters
+
+
+def test_responses_body() -> None:
+    body = build("openai-responses")
+    assert body["instructions"] == "Be terse."
+    types = [item.get("type", item.get("role")) for item in body["input"]]
+    assert types == [
+        "user",
+        "assistant",
+        "function_call",
+        "function_call",
+        "function_call_output",
+        "function_call_output",
+    ]
+    assert body["input"][4] == {"type": "function_call_output", "call_id": "c1", "output": "18 C"}
+    assert body["tools"][0] == {
+        "type": "function",
+        **{k: getattr(SPEC, k) for k in ("name", "description", "parameters")},
+    }
+
+
+def test_anthropic_body_merges_tool_results_into_one_user_message() -> None:
+    body = build("anthropic")
+    assert body["system"] == "Be terse." and body["max_tokens"] > 0
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert [b["type"] for b in body["messages"][1]["content"]] == ["text", "tool_use", "tool_use"]
+    results = body["messages"][2]["content"]
+    assert [r["tool_use_id"] for r in results] == ["c1", "c2"] and results[1]["is_error"] is True
+    assert body["tools"][0]["input_schema"] == SPEC.parameters
+
+
+def test_ollama_body_sends_arguments_as_objects() -> None:
+    body = build("ollama")
+    assistant = body["messages"][2]
+    assert assistant["tool_calls"][0]["function"]["arguments"] == {"city": "Paris"}
+    assert body["messages"][3] == {"role": "tool", "tool_name": "get_weather", "content": "18 C"}
+
+
+def test_options_reach_the_body() -> None:
+    body = PROVIDERS["openai"].request("m", HISTORY, "http://x/v1", {"temperature": 0.2}).body
+    assert body["temperature"] == 0.2
+
+
+def test_model_strings() -> None:
+    spec, name = parse_model_string("openai-responses:gpt-5")
+    assert spec.wire == "openai-responses" and name == "gpt-5"
+    with pytest.raises(ConfigurationError, match="unknown provider 'gemini'"):
+        parse_model_string("gemini:pro")
+    with pytest.raises(ConfigurationError, match="provider"):
+        parse_model_string("gpt-4")
+
+
+@pytest.mark.parametrize(
+    ("model", "variable"),
+    [("openai:gpt-4.1-mini", "OPENAI_API_KEY"), ("anthropic:claude", "ANTHROPIC_API_KEY")],
+)
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, model: str, variable: str) -> None:
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(MissingAPIKeyError, match=variable):
+        Session(model=model)
+
+
+def test_local_servers_need_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session = Session(model="openai:qwen", base_url="http://127.0.0.1:8000/v1")
+    assert "qwen" in repr(session.model)
+    Session(model="ollama:llama3.2")
+
+
+def test_keys_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-SECRET-123")
+    session = Session(model="anthropic:claude")
+    assert "SECRET" not in repr(session) and "SECRET" not in repr(session.model)
+
+
+def test_ollama_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:11500")
+    assert ollama_host() == "http://127.0.0.1:11500"
+    monkeypatch.delenv("OLLAMA_HOST")
+    assert ollama_host() == "http://localhost:11434"
+
+
+def test_anthropic_base_accepts_both_forms() -> None:
+    assert anthropic_base("http://h:1") == anthropic_base("http://h:1/v1/") == "http://h:1/v1"
+
+
+def test_error_bodies() -> None:
+    assert error_message_from_body(b'{"error":{"message":"Invalid key","type":"auth"}}') == "Invalid key"
+    assert (
+        error_message_from_body(b'{"type":"error","error":{"type":"not_found_error","message":"model: x"}}')
+        == "model: x"
+    )
+    assert error_message_from_body(b'{"error":"model \\"x\\" not found"}') == 'model "x" not found'
+    assert error_message_from_body(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
+
+
+def test_retry_after() -> None:
+    assert _parse_retry_after("2") == 2.0
+    assert _parse_retry_after(None) is None
+    assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert _parse_retry_after("soon") is None
