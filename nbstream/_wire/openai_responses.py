@@ -57,8 +57,9 @@ class OpenAIResponsesParser(SSEJSONParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self._id_by_index: dict[int | None, str | None] = {}
-        self._id_by_item: dict[str, str | None] = {}
+        # Calls announced by output_item.added, as (call id, output index), found by output index or item id.
+        self._calls_by_index: dict[int | None, tuple[str | None, int | None]] = {}
+        self._calls_by_item: dict[str, tuple[str | None, int | None]] = {}
         self._saw_call = False
         self._reported_error = False
 
@@ -80,9 +81,9 @@ class OpenAIResponsesParser(SSEJSONParser):
         index = _output_index(obj)
         item_id = optional_str(item, "id")
         call_id = optional_str(item, "call_id") or item_id
-        self._id_by_index[index] = call_id
+        self._calls_by_index[index] = (call_id, index)
         if item_id:
-            self._id_by_item[item_id] = call_id
+            self._calls_by_item[item_id] = (call_id, index)
         self._saw_call = True
         out.append(
             ToolPart(call_id, index, optional_str(item, "name"), optional_str(item, "arguments") or None)
@@ -93,7 +94,8 @@ class OpenAIResponsesParser(SSEJSONParser):
         if delta is None:
             return
         index = _output_index(obj)
-        out.append(ToolPart(self._known_id(index, optional_str(obj, "item_id")), index, arguments=delta))
+        call_id, index = self._announced(index, optional_str(obj, "item_id")) or (None, index)
+        out.append(ToolPart(call_id, index, arguments=delta))
 
     def _item_done(self, obj: dict[str, Any], out: list[Part]) -> None:
         item = _object(obj, "item")
@@ -101,19 +103,20 @@ class OpenAIResponsesParser(SSEJSONParser):
             return
         index = _output_index(obj)
         item_id = optional_str(item, "id")
-        if index in self._id_by_index or (item_id and item_id in self._id_by_item):
-            call_id = self._known_id(index, item_id)
-        else:  # never announced: the whole call is here
+        announced = self._announced(index, item_id)
+        if announced is None:  # the whole call is here
             call_id = optional_str(item, "call_id") or item_id
             self._saw_call = True
             name = optional_str(item, "name")
             out.append(ToolPart(call_id, index, name, optional_str(item, "arguments") or None))
+        else:
+            call_id, index = announced
         out.append(ToolEndPart(call_id, index))
 
-    def _known_id(self, index: int | None, item_id: str | None) -> str | None:
-        if index in self._id_by_index:
-            return self._id_by_index[index]
-        return self._id_by_item.get(item_id) if item_id else None
+    def _announced(self, index: int | None, item_id: str | None) -> tuple[str | None, int | None] | None:
+        if index in self._calls_by_index:
+            return self._calls_by_index[index]
+        return self._calls_by_item.get(item_id) if item_id else None
 
     def _completed(self, obj: dict[str, Any], out: list[Part]) -> None:
         _usage(_object(obj, "response"), out)
