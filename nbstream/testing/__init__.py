@@ -1,0 +1,80 @@
+"""Test helpers: a loopback provider server that streams scripted turns, with injectable faults.
+
+``ProviderServer`` is a real HTTP/1.1 server on 127.0.0.1 (a free port), on its own thread and event loop, so
+it works from sync tests, async tests and notebooks. It answers like the real APIs, byte for byte:
+
+=========================  ====================  =====================================
+route                      wire format           ``server.base_url(...)``
+=========================  ====================  =====================================
+POST /v1/chat/completions  ``openai-chat``       ``"openai"`` → ``http://127.0.0.1:PORT/v1``
+POST /v1/responses         ``openai-responses``  ``"openai-responses"`` → ``…/v1``
+POST /v1/messages          ``anthropic``         ``"anthropic"`` → ``…/v1``
+POST /api/chat             ``ollama``            ``"ollama"`` → ``http://127.0.0.1:PORT``
+=========================  ====================  =====================================
+
+Point a session at it::
+
+    from nbstream import Session
+    from nbstream.testing import Call, ProviderServer, Say
+
+    turns = [
+        [Say("Let me add those."), Call("slow_sum", {"a": 2, "b": 3})],
+        [Say("The sum is 5.")],
+    ]
+    with ProviderServer(turns, seed=7) as server:  # seed: split the bytes at random boundaries
+        session = Session(model="anthropic:claude-x", base_url=server.base_url("anthropic"), api_key="test")
+        ...
+        assert server.requests[1].json["messages"][-1]["content"][0]["type"] == "tool_result"
+
+Each streamed request plays the next turn; ``turns`` may also be a callable ``(request_json) -> turn``,
+such as ``demo_turns("anthropic")``, which lets the demo model answer. ``server.requests`` records every
+request (method, path, headers, body, parsed JSON). Faults change what is sent, for chosen request
+indexes (``requests=``) or for all::
+
+    ProviderServer(turns, faults=[HttpStatus(429, retry_after=0, requests=range(2))])  # 2 failures, then OK
+    ProviderServer(turns, faults=[ProviderError(after_frames=5)])       # the provider's own error event
+    ProviderServer(turns, faults=[DropConnection(after_bytes=300)])     # cut mid-body
+    ProviderServer(turns, faults=[Stall(after_frames=3, seconds=None)]) # hang until the client gives up
+
+The others: ``Latency``, ``Rechunk``, ``Duplicate``, ``Truncate`` (no end marker), ``MalformedEvent``,
+``SlowHeaders``. Use it as ``async with`` from async code.
+"""
+
+from .._encode import Call, Pause, Say
+from ._faults import (
+    DropConnection,
+    Duplicate,
+    Fault,
+    HttpStatus,
+    Latency,
+    MalformedEvent,
+    ProviderError,
+    Rechunk,
+    SlowHeaders,
+    Stall,
+    Truncate,
+)
+from ._http import RecordedRequest
+from ._requests import demo_turns, request_from_json
+from ._server import ProviderServer
+
+__all__ = [
+    "Call",
+    "DropConnection",
+    "Duplicate",
+    "Fault",
+    "HttpStatus",
+    "Latency",
+    "MalformedEvent",
+    "Pause",
+    "ProviderError",
+    "ProviderServer",
+    "Rechunk",
+    "RecordedRequest",
+    "Say",
+    "SlowHeaders",
+    "Stall",
+    "Truncate",
+    "demo_turns",
+    "request_from_json",
+]
