@@ -224,6 +224,9 @@ class ArgumentBinding:
         return [p.name for p in self.parameters]
 
 
+_REQUIRED_MARKS = (typing_extensions.Required, typing_extensions.NotRequired)
+
+
 def _portable(annotation: Any) -> Any:
     """Rebuild ``typing.TypedDict`` classes with ``typing_extensions`` (pydantic needs it before 3.12)."""
     if sys.version_info >= (3, 12):
@@ -231,16 +234,12 @@ def _portable(annotation: Any) -> Any:
     if typing_extensions.is_typeddict(annotation) and type(annotation).__module__ == "typing":
         fields: dict[str, Any] = {}
         for key, hint in typing.get_type_hints(annotation, include_extras=True).items():
-            while typing_extensions.get_origin(hint) in (
-                typing_extensions.Required,
-                typing_extensions.NotRequired,
-            ):
+            # __required_keys__ misses NotRequired[...] written as a string (postponed annotations)
+            required = key in annotation.__required_keys__
+            while typing_extensions.get_origin(hint) in _REQUIRED_MARKS:
+                required = typing_extensions.get_origin(hint) is typing_extensions.Required
                 hint = typing_extensions.get_args(hint)[0]
-            wrapper = (
-                typing_extensions.Required
-                if key in annotation.__required_keys__
-                else typing_extensions.NotRequired
-            )
+            wrapper = typing_extensions.Required if required else typing_extensions.NotRequired
             fields[key] = wrapper[_portable(hint)]
         rebuilt: Any = typing_extensions.TypedDict(annotation.__name__, fields)  # type: ignore[misc]
         rebuilt.__doc__ = annotation.__doc__
@@ -272,7 +271,10 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
     try:
         signature = inspect.signature(fn, eval_str=True)
     except (NameError, SyntaxError) as exc:
-        raise TypeError(f"tool {tool_name}: cannot resolve its type hints: {exc}") from exc
+        raise TypeError(
+            f"tool {tool_name}: cannot resolve its type hints: {exc} "
+            "(types named in hints must be importable from the function's module or notebook)"
+        ) from exc
     except ValueError as exc:
         raise TypeError(f"tool {tool_name}: cannot read its signature: {exc}") from exc
     _, documented = parse_docstring(_docstring(fn))
