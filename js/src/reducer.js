@@ -1,0 +1,262 @@
+// The one reducer: display events (WIDGET_PROTOCOL.md) -> chat state + a list of changes.
+//
+// Used both to replay the `transcript` trait and for live events, so a reloaded view and a live one show the
+// same thing. Pure data: no DOM here. Each `apply` mutates the state in O(1) (plus the size of the event) and
+// returns the changes a view needs to patch its DOM incrementally.
+
+/** @typedef {'pending'|'streaming'|'running'|'awaiting_approval'|'done'|'error'|'cancelled'} ToolState */
+
+/**
+ * @typedef {object} ToolCall
+ * @property {string} id
+ * @property {string} name
+ * @property {ToolState} state
+ * @property {string} args         raw JSON argument text received so far
+ * @property {number|null} startedMs  local clock (ms) the tool started running at, for the live timer
+ * @property {number|null} duration   seconds, once finished
+ * @property {string|null} error      the error message (tool_error or invalid arguments)
+ * @property {string|null} output     the tool_result output
+ */
+
+/** @typedef {{kind:'user', text:string}} UserItem */
+/** @typedef {{kind:'assistant', text:string}} AssistantItem */
+/** @typedef {{kind:'notice', level:'error'|'info', text:string}} NoticeItem */
+/** @typedef {UserItem|AssistantItem|NoticeItem} Item */
+
+/**
+ * @typedef {{type:'item', item:Item}
+ *   | {type:'text', item:AssistantItem}
+ *   | {type:'call', call:ToolCall}
+ *   | {type:'args', call:ToolCall, fragment:string}
+ *   | {type:'args-reset', call:ToolCall}
+ *   | {type:'call-state', call:ToolCall}
+ *   | {type:'result', call:ToolCall}} Change
+ */
+
+/**
+ * @typedef {object} ChatState
+ * @property {Item[]} items                 text area, in order
+ * @property {AssistantItem|null} open      the assistant message text deltas currently append to
+ * @property {Map<string, ToolCall>} calls  by id, in insertion order (= tool rows order)
+ * @property {ToolCall[]} results           calls with a result, in result order
+ */
+
+const FINISHED = new Set(['done', 'error', 'cancelled']);
+
+/** Clock skew beyond which the kernel's `started_at` is not trusted for the live timer. */
+const MAX_TRUSTED_AGE_MS = 24 * 3600 * 1000;
+
+/** @returns {ChatState} */
+export function createState() {
+  return { items: [], open: null, calls: new Map(), results: [] };
+}
+
+/** @param {ToolCall} call */
+export function isFinished(call) {
+  return FINISHED.has(call.state);
+}
+
+/**
+ * Apply one display event. Unknown or malformed events are ignored (the kernel may be newer than the bundle).
+ * @param {ChatState} state
+ * @param {any} event
+ * @param {number} nowMs  local clock, injected so tests are deterministic
+ * @returns {Change[]}
+ */
+export function apply(state, event, nowMs = Date.now()) {
+  if (event === null || typeof event !== 'object') return [];
+  /** @type {Change[]} */
+  const changes = [];
+  switch (event.type) {
+    case 'user_prompt':
+      state.open = null;
+      pushItem(state, changes, { kind: 'user', text: str(event.text) });
+      break;
+    case 'text_delta': {
+      const text = str(event.text);
+      if (!text) break;
+      if (state.open === null) {
+        state.open = { kind: 'assistant', text: '' };
+        pushItem(state, changes, state.open);
+      }
+      state.open.text += text;
+      changes.push({ type: 'text', item: state.open });
+      break;
+    }
+    case 'tool_call_started':
+      if (!state.calls.has(str(event.id))) callFor(state, changes, event);
+      break;
+    case 'tool_arguments_delta': {
+      const call = callFor(state, changes, event);
+      const fragment = str(event.fragment);
+      if (!fragment || isFinished(call)) break;
+      call.args += fragment;
+      changes.push({ type: 'args', call, fragment });
+      if (call.state === 'pending') setState(call, 'streaming', changes);
+      break;
+    }
+    case 'tool_call_ready': {
+      const call = callFor(state, changes, event);
+      const raw = str(event.raw_arguments);
+      if (raw !== call.args) {
+        call.args = raw;
+        changes.push({ type: 'args-reset', call });
+      }
+      if (event.error) {
+        call.error = `invalid arguments: ${str(event.error)}`;
+        setState(call, 'error', changes, true);
+      } else if (call.state === 'pending' && raw) {
+        setState(call, 'streaming', changes);
+      }
+      break;
+    }
+    case 'tool_awaiting_approval':
+      setState(callFor(state, changes, event), 'awaiting_approval', changes);
+      break;
+    case 'tool_running': {
+      const call = callFor(state, changes, event);
+      call.startedMs = localStart(event.started_at, nowMs);
+      setState(call, 'running', changes);
+      break;
+    }
+    case 'tool_result': {
+      const call = callFor(state, changes, event);
+      call.output = str(event.output);
+      call.duration = num(event.duration);
+      setState(call, 'done', changes, true);
+      state.results.push(call);
+      changes.push({ type: 'result', call });
+      break;
+    }
+    case 'tool_error': {
+      const call = callFor(state, changes, event);
+      call.error = str(event.message);
+      call.duration = num(event.duration);
+      setState(call, event.kind === 'cancelled' ? 'cancelled' : 'error', changes, true);
+      break;
+    }
+    case 'step_started':
+    case 'message_finished':
+      state.open = null;
+      break;
+    case 'stream_error': {
+      state.open = null;
+      const where = event.provider ? `${str(event.provider)}: ` : '';
+      notice(state, changes, 'error', `${where}${str(event.message) || str(event.kind)}`);
+      break;
+    }
+    case 'turn_finished':
+      finishTurn(state, changes, event);
+      break;
+    default:
+      break;
+  }
+  return changes;
+}
+
+/**
+ * @param {ChatState} state
+ * @param {Change[]} changes
+ * @param {any} event
+ */
+function finishTurn(state, changes, event) {
+  state.open = null;
+  // A finished turn has no live calls: whatever did not finish was cut short.
+  for (const call of state.calls.values()) {
+    if (!isFinished(call)) setState(call, 'cancelled', changes, true);
+  }
+  const message = str(event.message);
+  if (event.reason === 'cancelled') notice(state, changes, 'info', 'Stopped.');
+  else if (event.reason === 'max_steps') {
+    notice(state, changes, 'info', `Stopped after ${num(event.steps) ?? '?'} steps (max_steps).`);
+  } else if (event.reason === 'error' && message) notice(state, changes, 'error', message);
+}
+
+/**
+ * @param {ChatState} state
+ * @param {Change[]} changes
+ * @param {'error'|'info'} level
+ * @param {string} text
+ */
+function notice(state, changes, level, text) {
+  const last = state.items[state.items.length - 1];
+  // The turn's final error usually repeats the stream error just shown.
+  if (last && last.kind === 'notice' && last.text.endsWith(text)) return;
+  pushItem(state, changes, { kind: 'notice', level, text });
+}
+
+/**
+ * @param {ChatState} state
+ * @param {Change[]} changes
+ * @param {Item} item
+ */
+function pushItem(state, changes, item) {
+  state.items.push(item);
+  changes.push({ type: 'item', item });
+}
+
+/**
+ * The call an event refers to, created on first sight (a view may join mid-call).
+ * @param {ChatState} state
+ * @param {Change[]} changes
+ * @param {any} event
+ * @returns {ToolCall}
+ */
+function callFor(state, changes, event) {
+  const id = str(event.id);
+  let call = state.calls.get(id);
+  if (call === undefined) {
+    call = {
+      id,
+      name: str(event.name),
+      state: 'pending',
+      args: '',
+      startedMs: null,
+      duration: null,
+      error: null,
+      output: null,
+    };
+    state.calls.set(id, call);
+    changes.push({ type: 'call', call });
+  } else if (!call.name && event.name) {
+    call.name = str(event.name);
+    changes.push({ type: 'call-state', call });
+  }
+  return call;
+}
+
+/**
+ * @param {ToolCall} call
+ * @param {ToolState} next
+ * @param {Change[]} changes
+ * @param {boolean} [force]  also leave a finished state (a result after a turn-end cancel, say)
+ */
+function setState(call, next, changes, force = false) {
+  if (call.state === next) return;
+  if (isFinished(call) && !force) return;
+  call.state = next;
+  changes.push({ type: 'call-state', call });
+}
+
+/**
+ * When a tool started, on the local clock: the kernel's epoch seconds when the clocks plausibly agree,
+ * else the moment the event arrived.
+ * @param {unknown} startedAt
+ * @param {number} nowMs
+ */
+function localStart(startedAt, nowMs) {
+  const kernelMs = typeof startedAt === 'number' ? startedAt * 1000 : NaN;
+  const age = nowMs - kernelMs;
+  if (!Number.isFinite(age) || age < -1000 || age > MAX_TRUSTED_AGE_MS) return nowMs;
+  return Math.min(kernelMs, nowMs);
+}
+
+/** @param {unknown} value */
+function str(value) {
+  return typeof value === 'string' ? value : value == null ? '' : String(value);
+}
+
+/** @param {unknown} value */
+function num(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}

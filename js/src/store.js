@@ -1,0 +1,207 @@
+// The model-level store: one per widget model, shared by all its views.
+//
+// Created in `initialize` so that no custom message is missed before the first view renders. It holds the
+// chat as *segments*: committed turns (from the `transcript` trait) and one live segment (the turn in
+// progress, from "events"/"live" messages). When a turn is committed, only the live segment is replaced by
+// the committed events, so views rebuild one turn, not the whole transcript.
+
+import { apply, createState } from './reducer.js';
+
+/** @typedef {import('./reducer.js').ChatState} ChatState */
+/** @typedef {import('./reducer.js').Change} Change */
+
+/**
+ * @typedef {object} StoreListener
+ * @property {(segment: ChatState, changes: Change[]) => void} changes  incremental updates of the live segment
+ * @property {(oldLive: ChatState, added: ChatState[]) => void} replaceLive  drop oldLive's DOM, append
+ *   `added` then `store.live`
+ * @property {() => void} reset  rebuild from `store.segments` and `store.live`
+ * @property {(nowMs: number) => void} tick  ~10x/s while a tool runs
+ */
+
+/**
+ * @typedef {object} WidgetModel  the subset of the anywidget model API the frontend uses
+ * @property {(name: string) => any} get
+ * @property {(name: string, callback: (...args: any[]) => void) => void} on
+ * @property {(name: string, callback: (...args: any[]) => void) => void} off
+ * @property {(content: object) => void} send
+ */
+
+export const TICK_MS = 100;
+
+export class ChatStore {
+  /**
+   * @param {WidgetModel} model
+   * @param {{now?: () => number}} [options]
+   */
+  constructor(model, { now = Date.now } = {}) {
+    this.model = model;
+    this.now = now;
+    /** @type {ChatState[]} committed turns, oldest first */
+    this.segments = [];
+    /** @type {ChatState} the turn in progress (empty between turns) */
+    this.live = createState();
+    /** How many transcript events the committed segments hold. */
+    this.transcriptLength = 0;
+    /** JSON of the last committed event: tells an appended transcript from a replaced one. */
+    this.lastCommitted = '';
+    /** Whether the live segment is known complete (a "live" snapshot arrived, or it started empty). */
+    this.synced = false;
+    /** @type {Set<StoreListener>} */
+    this.listeners = new Set();
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.ticker = null;
+    this.onMessage = this.onMessage.bind(this);
+    this.onTranscript = this.onTranscript.bind(this);
+    this.loadTranscript(asList(model.get('transcript')));
+  }
+
+  /** Start listening to the model; returns the cleanup for `initialize`. */
+  start() {
+    this.model.on('msg:custom', this.onMessage);
+    this.model.on('change:transcript', this.onTranscript);
+    return () => {
+      this.model.off('msg:custom', this.onMessage);
+      this.model.off('change:transcript', this.onTranscript);
+      this.stopTicker();
+      this.listeners.clear();
+    };
+  }
+
+  /**
+   * @param {StoreListener} listener
+   * @returns {() => void} unsubscribe
+   */
+  subscribe(listener) {
+    this.listeners.add(listener);
+    this.updateTicker();
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopTicker();
+    };
+  }
+
+  /** @param {object} content */
+  send(content) {
+    this.model.send(content);
+  }
+
+  /** @param {any} message */
+  onMessage(message) {
+    if (message === null || typeof message !== 'object') return;
+    if (message.type === 'events') this.applyLive(asList(message.events));
+    else if (message.type === 'live') this.takeSnapshot(message);
+    else if (message.type === 'cleared') this.clear();
+  }
+
+  onTranscript() {
+    const transcript = asList(this.model.get('transcript'));
+    const n = this.transcriptLength;
+    const appended = transcript.length >= n && (n === 0 || JSON.stringify(transcript[n - 1]) === this.lastCommitted);
+    if (!appended) {
+      this.loadTranscript(transcript);
+      this.emit((listener) => listener.reset());
+      return;
+    }
+    if (transcript.length === n) return;
+    const committed = this.build(transcript.slice(n));
+    this.remember(transcript);
+    this.segments.push(committed);
+    // Everything from the live turn is in the committed segment now; what follows arrives as "events".
+    this.replaceLive(createState(), [committed]);
+  }
+
+  /** @param {any[]} events */
+  applyLive(events) {
+    for (const event of events) {
+      const changes = apply(this.live, event, this.now());
+      if (changes.length > 0) {
+        const live = this.live;
+        this.emit((listener) => listener.changes(live, changes));
+      }
+    }
+    this.updateTicker();
+  }
+
+  /** @param {any} message */
+  takeSnapshot(message) {
+    // A stale answer (the turn was committed meanwhile) or one for a store already complete: ignore it.
+    if (message.transcript_length !== this.transcriptLength || this.synced) return;
+    this.synced = true;
+    this.replaceLive(this.build(asList(message.events)), []);
+  }
+
+  clear() {
+    this.loadTranscript([]);
+    this.synced = true;
+    this.emit((listener) => listener.reset());
+  }
+
+  /** Whether a tool of the live turn is running (the only thing the ticker is for). */
+  hasRunningCalls() {
+    for (const call of this.live.calls.values()) if (call.state === 'running') return true;
+    return false;
+  }
+
+  /** @param {any[]} transcript */
+  loadTranscript(transcript) {
+    this.segments = transcript.length > 0 ? [this.build(transcript)] : [];
+    this.live = createState();
+    this.remember(transcript);
+    this.stopTicker();
+  }
+
+  /** @param {any[]} transcript */
+  remember(transcript) {
+    this.transcriptLength = transcript.length;
+    this.lastCommitted = transcript.length > 0 ? JSON.stringify(transcript[transcript.length - 1]) : '';
+  }
+
+  /**
+   * @param {ChatState} live
+   * @param {ChatState[]} added
+   */
+  replaceLive(live, added) {
+    const old = this.live;
+    this.live = live;
+    this.emit((listener) => listener.replaceLive(old, added));
+    this.updateTicker();
+  }
+
+  /** @param {any[]} events */
+  build(events) {
+    const state = createState();
+    const now = this.now();
+    for (const event of events) apply(state, event, now);
+    return state;
+  }
+
+  /** @param {(listener: StoreListener) => void} call */
+  emit(call) {
+    for (const listener of this.listeners) call(listener);
+  }
+
+  updateTicker() {
+    if (this.listeners.size > 0 && this.hasRunningCalls()) {
+      if (this.ticker === null) this.ticker = setInterval(() => this.tick(), TICK_MS);
+    } else {
+      this.stopTicker();
+    }
+  }
+
+  tick() {
+    const now = this.now();
+    this.emit((listener) => listener.tick(now));
+    if (!this.hasRunningCalls()) this.stopTicker();
+  }
+
+  stopTicker() {
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+}
+
+/** @param {unknown} value */
+function asList(value) {
+  return Array.isArray(value) ? value : [];
+}
