@@ -49,9 +49,10 @@ _STATE_COLOURS: dict[ToolState, str] = {
 class ToolSpan:
     """One tool call, in seconds from the start of the timeline.
 
-    ``start`` is when the tool began running (``ToolRunning``); a call that never ran (bad arguments, unknown
-    tool, denied) starts when it was final. ``end`` is ``None`` while the call had no result yet. ``called``
-    is when the model began writing the call, so ``start - called`` covers the streamed arguments.
+    ``start`` is when the tool began running (``ToolRunning``, or earlier if the tool's own measured duration
+    says so); a call that never ran (bad arguments, unknown tool, denied) starts when it was final. ``end``
+    is ``None`` while the call had no result yet. ``called`` is when the model began writing the call, so
+    ``start - called`` covers the streamed arguments.
     """
 
     name: str
@@ -69,17 +70,23 @@ class ToolSpan:
 class _OpenSpan:
     """A span being built while records are read."""
 
-    __slots__ = ("called", "id", "name", "ready", "running")
+    __slots__ = ("called", "id", "name", "ready", "running", "slot")
 
-    def __init__(self, call_id: str, name: str) -> None:
+    def __init__(self, call_id: str, name: str, slot: int) -> None:
+        self.slot = slot  # its place in the list of spans
         self.id = call_id
         self.name = name
         self.called: float | None = None
         self.ready: float | None = None
         self.running: float | None = None
 
-    def close(self, end: float | None, state: ToolState) -> ToolSpan:
+    def close(self, end: float | None, state: ToolState, measured: float = 0.0) -> ToolSpan:
+        """``measured`` is the duration the session timed around the tool itself. When the consumer's loop
+        was blocked (a tool calling ``time.sleep`` on it), every arrival is late, but ``end - measured``
+        still puts the start where the tool really began."""
         start = next(t for t in (self.running, self.ready, end, self.called, 0.0) if t is not None)
+        if end is not None and measured > 0:
+            start = max(0.0, min(start, end - measured))
         return ToolSpan(self.name, self.id, start, end, state, self.called)
 
 
@@ -200,13 +207,13 @@ def _tool_spans(records: list[tuple[float, Event]]) -> list[ToolSpan]:
     def span_for(call_id: str, name: str) -> _OpenSpan:
         span = opened.get(call_id)
         if span is None:
-            span = opened[call_id] = _OpenSpan(call_id, name)
+            span = opened[call_id] = _OpenSpan(call_id, name, len(order))
             order.append(span)
         return span
 
-    def finish(call_id: str, name: str, end: float, state: ToolState) -> None:
+    def finish(call_id: str, name: str, end: float, state: ToolState, measured: float) -> None:
         span = span_for(call_id, name)
-        order[order.index(span)] = span.close(end, state)
+        order[span.slot] = span.close(end, state, measured)
         del opened[call_id]
 
     for at, event in records:
@@ -217,9 +224,10 @@ def _tool_spans(records: list[tuple[float, Event]]) -> list[ToolSpan]:
         elif isinstance(event, ToolRunning):
             span_for(event.id, event.name).running = at
         elif isinstance(event, ToolResult):
-            finish(event.id, event.name, at, "done")
+            finish(event.id, event.name, at, "done", event.duration)
         elif isinstance(event, ToolError):
-            finish(event.id, event.name, at, "cancelled" if event.kind == "cancelled" else "error")
+            state: ToolState = "cancelled" if event.kind == "cancelled" else "error"
+            finish(event.id, event.name, at, state, event.duration)
     return [item if isinstance(item, ToolSpan) else item.close(None, "running") for item in order]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -47,8 +48,8 @@ def running(at: float, call_id: str, name: str) -> tuple[float, Event]:
     return at, ToolRunning(id=call_id, name=name, started_at=1e9 + at)
 
 
-def result(at: float, call_id: str, name: str) -> tuple[float, Event]:
-    return at, ToolResult(id=call_id, name=name, output="ok", duration=0.0)
+def result(at: float, call_id: str, name: str, duration: float = 0.0) -> tuple[float, Event]:
+    return at, ToolResult(id=call_id, name=name, output="ok", duration=duration)
 
 
 def failure(at: float, call_id: str, name: str, kind: str = "exception") -> tuple[float, Event]:
@@ -191,6 +192,24 @@ def test_states_error_cancelled_running_and_never_ran() -> None:
     summary = Timeline(records).summary()
     assert summary["tool_states"] == {"error": 2, "cancelled": 1, "running": 1}
     assert summary["tools"] == 4
+
+
+def test_the_measured_duration_corrects_late_arrivals() -> None:
+    """A blocked loop delays every arrival: the tool's own timing still puts its start where it was."""
+    records = [
+        (0.0, StepStarted(step=1)),
+        *call(0.5, "c1", "blocking"),
+        running(3.5, "c1", "blocking"),  # stamped late: the consumer could not run while the tool blocked
+        result(3.51, "c1", "blocking", duration=3.0),
+        *(text(3.52 + 0.01 * k) for k in range(5)),  # the text that piled up arrives in a burst
+        finished(3.6),
+    ]
+    timeline = Timeline(records)
+    (span,) = timeline.tools
+    assert span.start == pytest.approx(0.51)
+    assert span.duration == pytest.approx(3.0)
+    assert timeline.text_during_tools() == 0
+    assert timeline.max_text_gap_while_tools_run() == pytest.approx(3.0)
 
 
 def test_a_call_id_seen_again_after_its_end_is_a_new_span() -> None:
@@ -343,6 +362,28 @@ async def test_a_blocking_stream_is_caught_by_the_numbers() -> None:
     )
     timeline = await Timeline.record(Session(model, tools=[slow]).send("go"))
     assert timeline.max_text_gap_while_tools_run() >= 0.4
+
+
+async def test_a_tool_that_blocks_the_event_loop_is_caught() -> None:
+    """The mistake the exercise warns about: ``time.sleep`` in an ``async def`` tool freezes the stream."""
+
+    async def blocking(seconds: float) -> str:
+        """Blocks the loop.
+
+        Args:
+            seconds: how long
+        """
+        time.sleep(seconds)
+        return "done"
+
+    model = ScriptedModel(
+        [[Call("blocking", {"seconds": 1.0}), Say("talking " * 30, chunk=1, over=1.5)], [Say("ok")]]
+    )
+    timeline = await Timeline.record(Session(model, tools=[blocking]).send("go"))
+    (span,) = timeline.tools
+    assert span.duration == pytest.approx(1.0, abs=0.15)
+    assert timeline.max_text_gap_while_tools_run() > 0.8
+    assert timeline.text_during_tools() <= 2
 
 
 async def test_recorded_cancel_and_error_states() -> None:
