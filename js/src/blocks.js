@@ -38,7 +38,8 @@ export class BlockSplitter {
     /** @type {string[]} */
     const chunks = [];
     for (let end = text.indexOf('\n', this.scanned); end !== -1; end = text.indexOf('\n', this.scanned)) {
-      this.#line(text, text.slice(this.scanned, end), end + 1, chunks);
+      const cr = end > this.scanned && text[end - 1] === '\r' ? 1 : 0;
+      this.#line(text, text.slice(this.scanned, end - cr), end + 1, chunks);
       this.scanned = end + 1;
     }
     // The partial last line can already confirm a split: its first non-blank character says whether it
@@ -61,7 +62,7 @@ export class BlockSplitter {
 
   /**
    * @param {string} text
-   * @param {string} line  without its newline
+   * @param {string} line  without its line ending
    * @param {number} next  index of the following line
    * @param {string[]} chunks
    */
@@ -126,6 +127,6 @@ export class BlockSplitter {
  * @param {{char: string, length: number}} fence
  */
 function closesFence(line, fence) {
-  const match = /^ {0,3}(`{3,}|~{3,})[ \t\r]*$/.exec(line);
+  const match = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(line);
   return match !== null && match[1][0] === fence.char && match[1].length >= fence.length;
 }

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { apply, createState } from '../src/reducer.js';
+
+const NOW = 1_700_000_000_000;
+
+/** @param {any[]} events */
+function run(events, now = NOW) {
+  const state = createState();
+  /** @type {any[]} */
+  const changes = [];
+  for (const event of events) changes.push(...apply(state, event, now));
+  return { state, changes };
+}
+
+const started = { type: 'tool_call_started', id: 'c1', name: 'weather', position: 0 };
+const ready = {
+  type: 'tool_call_ready', id: 'c1', name: 'weather', position: 0, arguments: { city: 'Oslo' },
+  raw_arguments: '{"city": "Oslo"}', error: null,
+};
+
+describe('text', () => {
+  test('deltas append to one assistant message', () => {
+    const { state, changes } = run([
+      { type: 'user_prompt', text: 'hi' },
+      { type: 'text_delta', text: 'Hel' },
+      { type: 'text_delta', text: 'lo' },
+    ]);
+    assert.deepEqual(state.items.map((i) => i.kind), ['user', 'assistant']);
+    assert.equal(state.items[1].text, 'Hello');
+    assert.deepEqual(changes.map((c) => c.type), ['item', 'item', 'text', 'text']);
+  });
+
+  test('a new step or prompt starts a new message; empty deltas are ignored', () => {
+    const { state } = run([
+      { type: 'text_delta', text: 'a' },
+      { type: 'step_started', step: 2 },
+      { type: 'text_delta', text: '' },
+      { type: 'text_delta', text: 'b' },
+      { type: 'user_prompt', text: 'again' },
+      { type: 'text_delta', text: 'c' },
+    ]);
+    assert.deepEqual(state.items.map((i) => [i.kind, i.text]), [
+      ['assistant', 'a'], ['assistant', 'b'], ['user', 'again'], ['assistant', 'c'],
+    ]);
+  });
+
+  test('unknown and malformed events change nothing', () => {
+    const { state, changes } = run([null, 42, 'x', {}, { type: 'future_event', x: 1 }, { type: 'usage' }]);
+    assert.equal(changes.length, 0);
+    assert.equal(state.items.length, 0);
+  });
+});
+
+describe('tool calls', () => {
+  test('pending -> streaming -> running -> done, with args and result', () => {
+    const state = createState();
+    assert.deepEqual(apply(state, started, NOW).map((c) => c.type), ['call']);
+    const call = state.calls.get('c1');
+    assert.equal(call?.state, 'pending');
+    const delta = apply(state, { type: 'tool_arguments_delta', id: 'c1', fragment: '{"city": ' }, NOW);
+    assert.deepEqual(delta.map((c) => c.type), ['args', 'call-state']);
+    assert.equal(call?.state, 'streaming');
+    apply(state, { type: 'tool_arguments_delta', id: 'c1', fragment: '"Oslo"}' }, NOW);
+    assert.equal(call?.args, '{"city": "Oslo"}');
+    assert.deepEqual(apply(state, ready, NOW), [], 'same raw arguments: nothing to redo');
+    apply(state, { type: 'tool_running', id: 'c1', name: 'weather', started_at: NOW / 1000 - 2 }, NOW);
+    assert.equal(call?.state, 'running');
+    assert.equal(call?.startedMs, NOW - 2000);
+    const done = apply(state, { type: 'tool_result', id: 'c1', name: 'weather', output: '{"t": 3}', duration: 2.5 }, NOW);
+    assert.deepEqual(done.map((c) => c.type), ['call-state', 'result']);
+    assert.equal(call?.state, 'done');
+    assert.equal(call?.duration, 2.5);
+    assert.deepEqual(state.results, [call]);
+  });
+
+  test('a call with no argument bytes stays pending until it is final', () => {
+    const { state } = run([started]);
+    assert.equal(state.calls.get('c1')?.state, 'pending');
+  });
+
+  test('tool_call_ready replaces arguments that differ (compacted transcript)', () => {
+    const { state, changes } = run([started, ready]);
+    const call = state.calls.get('c1');
+    assert.equal(call?.args, '{"city": "Oslo"}');
+    assert.equal(call?.state, 'streaming');
+    assert.ok(changes.some((c) => c.type === 'args-reset'));
+  });
+
+  test('invalid arguments are an error with the reason', () => {
+    const { state } = run([started, { ...ready, arguments: null, raw_arguments: '{"city"', error: 'not JSON' }]);
+    const call = state.calls.get('c1');
+    assert.equal(call?.state, 'error');
+    assert.match(call?.error ?? '', /not JSON/);
+  });
+
+  test('approval, denial, cancellation', () => {
+    const { state } = run([
+      started, ready,
+      { type: 'tool_awaiting_approval', id: 'c1', name: 'weather', arguments: {} },
+    ]);
+    assert.equal(state.calls.get('c1')?.state, 'awaiting_approval');
+    apply(state, { type: 'tool_error', id: 'c1', name: 'weather', kind: 'denied', message: 'denied by user' }, NOW);
+    assert.equal(state.calls.get('c1')?.state, 'error');
+    assert.equal(state.calls.get('c1')?.error, 'denied by user');
+    const other = run([started, { type: 'tool_error', id: 'c1', name: 'weather', kind: 'cancelled', message: 'stop' }]);
+    assert.equal(other.state.calls.get('c1')?.state, 'cancelled');
+  });
+
+  test('a finished turn leaves no live call; a stopped turn says so', () => {
+    const { state } = run([
+      started,
+      { type: 'tool_call_started', id: 'c2', name: 'slow', position: 1 },
+      { type: 'tool_running', id: 'c2', name: 'slow', started_at: NOW / 1000 },
+      { type: 'tool_result', id: 'c1', name: 'weather', output: 'ok', duration: 0.1 },
+      { type: 'turn_finished', reason: 'cancelled', steps: 1, message: null },
+    ]);
+    assert.equal(state.calls.get('c1')?.state, 'done');
+    assert.equal(state.calls.get('c2')?.state, 'cancelled');
+    assert.deepEqual(state.items.at(-1), { kind: 'notice', level: 'info', text: 'Stopped.' });
+  });
+
+  test('events for a call never started create it (a view joining mid-call)', () => {
+    const { state } = run([{ type: 'tool_running', id: 'x', name: 'late', started_at: NOW / 1000 }]);
+    assert.equal(state.calls.get('x')?.name, 'late');
+    assert.equal(state.calls.get('x')?.state, 'running');
+  });
+
+  test('duplicate starts and late fragments do not disturb a finished call', () => {
+    const { state } = run([
+      started, ready, { type: 'tool_result', id: 'c1', name: 'weather', output: 'ok', duration: 1 },
+      started, { type: 'tool_arguments_delta', id: 'c1', fragment: 'zzz' },
+    ]);
+    assert.equal(state.calls.size, 1);
+    assert.equal(state.calls.get('c1')?.args, '{"city": "Oslo"}');
+    assert.equal(state.calls.get('c1')?.state, 'done');
+  });
+
+  test('an untrusted kernel clock falls back to the arrival time', () => {
+    for (const startedAt of [NOW / 1000 + 3600, NOW / 1000 - 3 * 86400, 'soon', null]) {
+      const { state } = run([{ type: 'tool_running', id: 'c', name: 't', started_at: startedAt }]);
+      assert.equal(state.calls.get('c')?.startedMs, NOW, String(startedAt));
+    }
+  });
+});
+
+describe('errors', () => {
+  test('a stream error is shown once, even when the turn repeats it', () => {
+    const { state } = run([
+      { type: 'text_delta', text: 'partial' },
+      { type: 'stream_error', kind: 'auth', message: 'HTTP 401 invalid key', provider: 'openai' },
+      { type: 'turn_finished', reason: 'error', steps: 1, message: 'HTTP 401 invalid key' },
+    ]);
+    const notices = state.items.filter((i) => i.kind === 'notice');
+    assert.deepEqual(notices, [{ kind: 'notice', level: 'error', text: 'openai: HTTP 401 invalid key' }]);
+    assert.equal(state.items[0].text, 'partial', 'text before the error is kept');
+  });
+
+  test('max_steps is explained', () => {
+    const { state } = run([{ type: 'turn_finished', reason: 'max_steps', steps: 8, message: null }]);
+    assert.match(state.items[0].text, /8 steps/);
+  });
+});
+
+describe('replay', () => {
+  test('a compacted transcript gives the same state as the live events', () => {
+    const live = [
+      { type: 'user_prompt', text: 'weather?' },
+      { type: 'step_started', step: 1 },
+      { type: 'text_delta', text: 'Let me ' },
+      { type: 'text_delta', text: 'check.' },
+      started,
+      { type: 'tool_arguments_delta', id: 'c1', fragment: '{"city": ' },
+      { type: 'tool_arguments_delta', id: 'c1', fragment: '"Oslo"}' },
+      ready,
+      { type: 'tool_running', id: 'c1', name: 'weather', started_at: NOW / 1000 },
+      { type: 'tool_result', id: 'c1', name: 'weather', output: '{"t": 3}', duration: 0.2 },
+      { type: 'message_finished', stop_reason: 'tool_calls' },
+      { type: 'step_started', step: 2 },
+      { type: 'text_delta', text: 'It is 3°C.' },
+      { type: 'turn_finished', reason: 'done', steps: 2, message: null },
+    ];
+    const compacted = [
+      live[0], live[1], { type: 'text_delta', text: 'Let me check.' }, started, ready, ...live.slice(8),
+    ];
+    const a = run(live).state;
+    const b = run(compacted).state;
+    assert.deepEqual(a.items, b.items);
+    assert.deepEqual([...a.calls.values()], [...b.calls.values()]);
+    assert.deepEqual(a.results, b.results);
+  });
+});
