@@ -81,42 +81,16 @@ def fragments(call_id: str | None, index: int, *pieces: str) -> list[Part]:
 # ----------------------------------------------------------------------------------------------------
 # Fixtures: expected parts written from reading each file.
 
+# fmt: off
 EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
     "openai_chat_text_only.sse": (
         "openai-chat",
         [
             *texts(
-                "I'm",
-                " unable",
-                " to",
-                " provide",
-                " real",
-                "-time",
-                " weather",
-                " updates",
-                ".",
-                " To",
-                " get",
-                " the",
-                " current",
-                " weather",
-                " in",
-                " San",
-                " Francisco",
-                ",",
-                " I",
-                " recommend",
-                " checking",
-                " a",
-                " reliable",
-                " weather",
-                " website",
-                " or",
-                " a",
-                " weather",
-                " app",
-                ".",
-            ),  # fmt: skip
+                "I'm", " unable", " to", " provide", " real", "-time", " weather", " updates", ".", " To",
+                " get", " the", " current", " weather", " in", " San", " Francisco", ",", " I", " recommend",
+                " checking", " a", " reliable", " weather", " website", " or", " a", " weather", " app", ".",
+            ),
             FinishPart("stop", "stop"),
             UsagePart(14, 30),
             EndPart(),
@@ -127,23 +101,9 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_c91SqDXlYFuETYv8mUHzz6pp", 0, "GetWeatherArgs", ""),
             *fragments(
-                None,
-                0,
-                '{"',
-                "city",
-                '":"',
-                "Ed",
-                "inburgh",
-                '","',
-                "country",
-                '":"',
-                "UK",
-                '","',
-                "units",
-                '":"',
-                "c",
-                '"}',
-            ),  # fmt: skip
+                None, 0, '{"', "city", '":"', "Ed", "inburgh", '","', "country", '":"', "UK", '","', "units",
+                '":"', "c", '"}',
+            ),
             ToolEndPart("call_c91SqDXlYFuETYv8mUHzz6pp", 0),
             FinishPart("tool_calls", "tool_calls"),
             UsagePart(76, 24),
@@ -155,34 +115,13 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_JMW1whyEaYG438VE1OIflxA2", 0, "GetWeatherArgs", ""),
             *fragments(
-                None,
-                0,
-                '{"ci',
-                'ty": ',
-                '"Edinb',
-                "urgh",
-                '", "c',
-                "ountry",
-                '": "',
-                'GB", ',
-                '"units',
-                '": "',
-                'c"}',
-            ),  # fmt: skip
+                None, 0, '{"ci', 'ty": ', '"Edinb', "urgh", '", "c', "ountry", '": "', 'GB", ', '"units',
+                '": "', 'c"}',
+            ),
             ToolPart("call_DNYTawLBoN8fj3KN6qU9N1Ou", 1, "get_stock_price", ""),
             *fragments(
-                None,
-                1,
-                '{"ti',
-                'cker"',
-                ': "AAP',
-                'L", ',
-                '"exch',
-                'ange":',
-                ' "NA',
-                'SDAQ"',
-                "}",
-            ),  # fmt: skip
+                None, 1, '{"ti', 'cker"', ': "AAP', 'L", ', '"exch', 'ange":', ' "NA', 'SDAQ"', "}",
+            ),
             ToolEndPart("call_JMW1whyEaYG438VE1OIflxA2", 0),
             ToolEndPart("call_DNYTawLBoN8fj3KN6qU9N1Ou", 1),
             FinishPart("tool_calls", "tool_calls"),
@@ -245,22 +184,9 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_Q7pq6EfVGRnauPLWSSYBGJ1l", 0, "get_weather", None),
             *fragments(
-                "call_Q7pq6EfVGRnauPLWSSYBGJ1l",
-                0,
-                '{"',
-                "location",
-                '":"',
-                "San",
-                " Francisco",
-                ",",
-                " CA",
-                '","',
-                "unit",
-                '":"',
-                "fahren",
-                "heit",
-                '"}',
-            ),  # fmt: skip
+                "call_Q7pq6EfVGRnauPLWSSYBGJ1l", 0, '{"', "location", '":"', "San", " Francisco", ",", " CA",
+                '","', "unit", '":"', "fahren", "heit", '"}',
+            ),
             ToolEndPart("call_Q7pq6EfVGRnauPLWSSYBGJ1l", 0),
             UsagePart(467, 26),
             FinishPart("tool_calls", "completed"),
@@ -310,18 +236,12 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             UsagePart(450, 1),
             *texts(
-                "I",
-                "'ll create a comprehensive tax guide for",
-                " someone with multiple W2s an",
-                "d save it in a file called taxes.txt. Let",
-                " me do that for you now.",
+                "I", "'ll create a comprehensive tax guide for", " someone with multiple W2s an",
+                "d save it in a file called taxes.txt. Let", " me do that for you now.",
             ),
             ToolPart("toolu_01EKqbqmZrGRXy18eN7m9kvY", 1, "make_file", None),
             *fragments(
-                None,
-                1,
-                "",
-                '{"filename": "taxes.txt',
+                None, 1, "", '{"filename": "taxes.txt',
                 '", "lines_of_text": [\n"# COMPREHENSIVE TAX GUIDE FOR INDIVIDUALS WITH MULTIPLE W-2s",\n"",'
                 '\n"## INTRODUCTION",\n"",',
                 '\n"Filing taxes',
@@ -375,6 +295,7 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [ErrorPart("provider", "an error was encountered while running the model")],
     ),
 }
+# fmt: on
 
 
 def test_every_fixture_has_an_expectation() -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from ._parts import Part
+from .anthropic import AnthropicParser
+from .ollama import OllamaParser
+from .openai_chat import OpenAIChatParser
+from .openai_responses import OpenAIResponsesParser
 
 __all__ = ["WIRE_FORMATS", "WireFormat", "WireParser", "make_parser"]
 
@@ -20,21 +24,17 @@ class WireParser(Protocol):
     def close(self) -> list[Part]: ...
 
 
+_PARSERS: dict[str, type[WireParser]] = {
+    "openai-chat": OpenAIChatParser,
+    "openai-responses": OpenAIResponsesParser,
+    "anthropic": AnthropicParser,
+    "ollama": OllamaParser,
+}
+
+
 def make_parser(wire: WireFormat) -> WireParser:
     """A fresh parser for one response stream in the given wire format."""
-    # Imported here: the parsers import this package's siblings, and WireFormat must exist first.
-    from .anthropic import AnthropicParser
-    from .ollama import OllamaParser
-    from .openai_chat import OpenAIChatParser
-    from .openai_responses import OpenAIResponsesParser
-
-    parsers: dict[str, type[WireParser]] = {
-        "openai-chat": OpenAIChatParser,
-        "openai-responses": OpenAIResponsesParser,
-        "anthropic": AnthropicParser,
-        "ollama": OllamaParser,
-    }
-    parser = parsers.get(wire) if isinstance(wire, str) else None
+    parser = _PARSERS.get(wire) if isinstance(wire, str) else None
     if parser is None:
         raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
     return parser()
