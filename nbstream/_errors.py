@@ -3,7 +3,8 @@
     NbstreamError
     ├── ConfigurationError        bad model string, unknown provider
     │   └── MissingAPIKeyError    no key: names the environment variable to set
-    └── StreamFault               a model stream could not go on (carries an ErrorKind)
+    ├── StreamFault               a model stream could not go on (carries an ErrorKind)
+    └── ToolFailure               a tool call produced no result (carries a ToolErrorKind; nbstream._tools)
 
 Stream problems during a turn are *events* (``StreamError``), not exceptions: a ``StreamFault`` raised by a
 byte source is caught by ``parse_stream`` and becomes one.
