@@ -197,8 +197,26 @@ class JSONFrameParser:
 
     wire: ClassVar[str]
 
+    def __init__(self, decoder: SSEDecoder | NDJSONDecoder) -> None:
+        self._decoder = decoder
+
+    def feed(self, data: bytes) -> list[Part]:
+        return self._parts(self._decoder.feed(data))
+
+    def close(self) -> list[Part]:
+        return self._parts(self._decoder.flush())
+
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
         raise NotImplementedError
+
+    def _parts(self, frames: list[ServerSentEvent] | list[str]) -> list[Part]:
+        out: list[Part] = []
+        for frame in frames:
+            if isinstance(frame, str):
+                self._on_frame(frame, "", out)
+            else:
+                self._on_frame(frame.data, frame.event, out)
+        return out
 
     def _on_frame(self, data: str, event: str, out: list[Part]) -> None:
         if not data or data.isspace():
@@ -228,35 +246,11 @@ class SSEJSONParser(JSONFrameParser):
     """A wire carried as SSE events with a JSON ``data`` payload."""
 
     def __init__(self) -> None:
-        self._decoder = SSEDecoder()
-
-    def feed(self, data: bytes) -> list[Part]:
-        return self._parts(self._decoder.feed(data))
-
-    def close(self) -> list[Part]:
-        return self._parts(self._decoder.flush())
-
-    def _parts(self, events: list[ServerSentEvent]) -> list[Part]:
-        out: list[Part] = []
-        for event in events:
-            self._on_frame(event.data, event.event, out)
-        return out
+        super().__init__(SSEDecoder())
 
 
 class NDJSONParser(JSONFrameParser):
     """A wire carried as one JSON object per line."""
 
     def __init__(self) -> None:
-        self._decoder = NDJSONDecoder()
-
-    def feed(self, data: bytes) -> list[Part]:
-        return self._parts(self._decoder.feed(data))
-
-    def close(self) -> list[Part]:
-        return self._parts(self._decoder.flush())
-
-    def _parts(self, lines: list[str]) -> list[Part]:
-        out: list[Part] = []
-        for line in lines:
-            self._on_frame(line, "", out)
-        return out
+        super().__init__(NDJSONDecoder())
