@@ -170,7 +170,7 @@ def _value(schema: dict[str, Any], root: dict[str, Any], values: _PromptValues, 
     if kind == "array":
         if "default" in schema:
             return schema["default"]
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        items: dict[str, Any] = schema["items"] if isinstance(schema.get("items"), dict) else {}
         prefix = schema.get("prefixItems") or []
         count = max(schema.get("minItems", 0), len(prefix))
         if depth >= _MAX_DEPTH:

@@ -202,7 +202,8 @@ class ProviderServer:
                 await asyncio.sleep(fault.seconds)
         wire = request.wire
         body = request.json if isinstance(request.json, dict) else None
-        model = body.get("model") if body and isinstance(body.get("model"), str) else "scripted"
+        named = body.get("model") if body else None
+        model = named if isinstance(named, str) else "scripted"
         status = next((f for f in faults if isinstance(f, HttpStatus)), None)
         if wire is None:
             return await self._error(

@@ -1,0 +1,105 @@
+"""The script vocabulary: what a scripted response says (``Say``), calls (``Call``) and waits (``Pause``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+__all__ = ["Call", "Frame", "Pause", "Say", "Step"]
+
+_WORD = re.compile(r"\s*\S+")
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Stream ``text`` as assistant text, ``chunk`` *words* per delta (whitespace stays with the next word).
+
+    ``delay`` is the wait before each delta; ``over`` spreads the deltas evenly over that many seconds
+    instead. Neither: the text arrives as fast as the reader takes it.
+    """
+
+    text: str
+    chunk: int = 3
+    delay: float | None = None
+    over: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.chunk < 1:
+            raise ValueError(f"Say(chunk={self.chunk}): at least one word per delta")
+        if self.delay is not None and self.over is not None:
+            raise ValueError("Say takes delay= or over=, not both")
+        if (self.delay or 0) < 0 or (self.over or 0) < 0:
+            raise ValueError("Say delays cannot be negative")
+
+    def deltas(self) -> list[str]:
+        """The pieces, in order; ``"".join(deltas) == text``."""
+        words = _WORD.findall(self.text)
+        if not words:
+            return [self.text] if self.text else []
+        tail = self.text[sum(map(len, words)) :]  # trailing whitespace rides on the last word
+        words[-1] += tail
+        return ["".join(words[i : i + self.chunk]) for i in range(0, len(words), self.chunk)]
+
+    def delta_delay(self, count: int) -> float:
+        if self.over is not None:
+            return self.over / count if count else 0.0
+        return self.delay or 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A tool call whose JSON arguments stream ``fragment`` characters at a time, ``delay`` s before each.
+
+    A ``str`` is sent as it is, so broken or partial JSON can be scripted. ``id`` defaults to a deterministic
+    provider-style id (``toolu_script_1``, ``call_script_1``...).
+    """
+
+    name: str
+    arguments: dict[str, Any] | str
+    id: str | None = None
+    fragment: int = 8
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.fragment < 1:
+            raise ValueError(f"Call(fragment={self.fragment}): at least one character per fragment")
+        if self.delay < 0:
+            raise ValueError("Call delay cannot be negative")
+
+    @property
+    def raw_arguments(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+
+    def fragments(self) -> list[str]:
+        raw = self.raw_arguments
+        return [raw[i : i + self.fragment] for i in range(0, len(raw), self.fragment)]
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Nothing on the wire for ``seconds``."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if self.seconds < 0:
+            raise ValueError("Pause cannot be negative")
+
+
+Step = Say | Call | Pause
+
+
+class Frame(NamedTuple):
+    """One provider event as bytes, and how long to wait before sending it.
+
+    ``end`` marks the stream's end marker (``[DONE]``, ``message_stop``, ``response.completed``, the
+    ``done: true`` line), so a fault can leave it out.
+    """
+
+    delay: float
+    data: bytes
+    end: bool = False

@@ -1,0 +1,86 @@
+"""Anthropic Messages streaming: ``event:`` + ``data:`` SSE blocks, one content block at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._events import ErrorKind
+from ._base import ANTHROPIC_ERROR, WireEncoder, json_text, sse
+
+__all__ = ["AnthropicEncoder"]
+
+
+class AnthropicEncoder(WireEncoder):
+    """Opens and closes content blocks as text and calls alternate: a call's block ends right after its
+    arguments, which is what makes it final while later text still streams."""
+
+    def __init__(self, *, turn: int, model: str, sequence: int = 0) -> None:
+        super().__init__(turn=turn, model=model, sequence=sequence)
+        self.block = -1
+        self.open_kind: str | None = None
+
+    def _event(self, event: str, payload: dict[str, Any]) -> bytes:
+        return sse(json_text({"type": event, **payload}), event)
+
+    def _close_block(self) -> list[bytes]:
+        if self.open_kind is None:
+            return []
+        self.open_kind = None
+        return [self._event("content_block_stop", {"index": self.block})]
+
+    def _open_block(self, kind: str, block: dict[str, Any]) -> list[bytes]:
+        frames = self._close_block()
+        self.block += 1
+        self.open_kind = kind
+        frames.append(self._event("content_block_start", {"index": self.block, "content_block": block}))
+        return frames
+
+    def start(self, input_tokens: int) -> list[bytes]:
+        message: dict[str, Any] = {
+            "id": f"msg_script_{self.turn}",
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+        }
+        return [self._event("message_start", {"message": message}), self._event("ping", {})]
+
+    def text(self, delta: str) -> list[bytes]:
+        frames = [] if self.open_kind == "text" else self._open_block("text", {"type": "text", "text": ""})
+        frames.append(
+            self._event(
+                "content_block_delta", {"index": self.block, "delta": {"type": "text_delta", "text": delta}}
+            )
+        )
+        return frames
+
+    def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
+        return self._open_block("tool_use", {"type": "tool_use", "id": call_id, "name": name, "input": {}})
+
+    def tool_arguments(self, fragment: str) -> list[bytes]:
+        delta = {"type": "input_json_delta", "partial_json": fragment}
+        return [self._event("content_block_delta", {"index": self.block, "delta": delta})]
+
+    def tool_end(self, raw_arguments: str) -> list[bytes]:
+        return self._close_block()  # the block ends here: the call is final while later text still streams
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
+        reason = "tool_use" if called_tools else "end_turn"
+        delta = {
+            "delta": {"stop_reason": reason, "stop_sequence": None},
+            "usage": {"output_tokens": output_tokens},
+        }
+        return [*self._close_block(), self._event("message_delta", delta), self._event("message_stop", {})]
+
+    def error(self, kind: ErrorKind, message: str) -> list[bytes]:
+        error = {"type": ANTHROPIC_ERROR.get(kind, "api_error"), "message": message}
+        return [self._event("error", {"error": error})]
+
+    def malformed(self) -> bytes:
+        payload = json_text(
+            {"type": "content_block_delta", "index": max(self.block, 0), "delta": {"type": "text_delta"}}
+        )
+        return sse(payload[: len(payload) // 2], "content_block_delta")

@@ -1,0 +1,142 @@
+"""OpenAI Responses streaming: typed, numbered events around output items, ending ``response.completed``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._events import ErrorKind
+from ._base import CREATED, OPENAI_ERROR, WireEncoder, json_text, sse
+
+__all__ = ["OpenAIResponsesEncoder"]
+
+
+class OpenAIResponsesEncoder(WireEncoder):
+    """Keeps the output items so far: ``*.done`` events and ``response.completed`` repeat them whole."""
+
+    def __init__(self, *, turn: int, model: str, sequence: int = 0) -> None:
+        super().__init__(turn=turn, model=model, sequence=sequence)
+        self.output: list[dict[str, Any]] = []
+        self.message: dict[str, Any] | None = None  # the open message item
+        self.message_text: list[str] = []
+        self.call: dict[str, Any] | None = None
+
+    def _event(self, event: str, payload: dict[str, Any]) -> bytes:
+        frame = sse(json_text({"type": event, **payload, "sequence_number": self.sequence}), event)
+        self.sequence += 1
+        return frame
+
+    def _response(self, status: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "id": f"resp_script_{self.turn}",
+            "object": "response",
+            "created_at": CREATED,
+            "status": status,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": None,
+            "model": self.model,
+            "output": [],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "usage": None,
+            **fields,
+        }
+
+    def _close_message(self) -> list[bytes]:
+        if self.message is None:
+            return []
+        item, index, text = self.message, len(self.output), "".join(self.message_text)
+        part = {"type": "output_text", "annotations": [], "text": text}
+        done = {**item, "status": "completed", "content": [part]}
+        where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+        frames = [
+            self._event("response.output_text.done", {**where, "text": text}),
+            self._event("response.content_part.done", {**where, "part": part}),
+            self._event("response.output_item.done", {"output_index": index, "item": done}),
+        ]
+        self.output.append(done)
+        self.message, self.message_text = None, []
+        return frames
+
+    def start(self, input_tokens: int) -> list[bytes]:
+        response = self._response("in_progress")
+        return [
+            self._event("response.created", {"response": response}),
+            self._event("response.in_progress", {"response": response}),
+        ]
+
+    def text(self, delta: str) -> list[bytes]:
+        frames: list[bytes] = []
+        index = len(self.output)
+        if self.message is None:
+            item_id = f"msg_script_{self.turn}_{index}"
+            self.message = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant"}
+            part = {"type": "output_text", "annotations": [], "text": ""}
+            frames += [
+                self._event(
+                    "response.output_item.added",
+                    {"output_index": index, "item": {**self.message, "content": []}},
+                ),
+                self._event(
+                    "response.content_part.added",
+                    {"item_id": item_id, "output_index": index, "content_index": 0, "part": part},
+                ),
+            ]
+        self.message_text.append(delta)
+        where = {"item_id": self.message["id"], "output_index": index, "content_index": 0}
+        frames.append(self._event("response.output_text.delta", {**where, "delta": delta, "logprobs": []}))
+        return frames
+
+    def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
+        frames = self._close_message()
+        suffix = call_id.removeprefix("call_")
+        self.call = {"id": f"fc_{suffix}", "type": "function_call", "status": "in_progress", "arguments": ""}
+        self.call |= {"call_id": call_id, "name": name}
+        frames.append(
+            self._event("response.output_item.added", {"output_index": len(self.output), "item": self.call})
+        )
+        return frames
+
+    def tool_arguments(self, fragment: str) -> list[bytes]:
+        assert self.call is not None
+        where = {"item_id": self.call["id"], "output_index": len(self.output)}
+        return [self._event("response.function_call_arguments.delta", {**where, "delta": fragment})]
+
+    def tool_end(self, raw_arguments: str) -> list[bytes]:
+        assert self.call is not None
+        index, done = len(self.output), {**self.call, "status": "completed", "arguments": raw_arguments}
+        frames = [
+            self._event(
+                "response.function_call_arguments.done",
+                {"item_id": done["id"], "output_index": index, "arguments": raw_arguments},
+            ),
+            self._event("response.output_item.done", {"output_index": index, "item": done}),
+        ]
+        self.output.append(done)
+        self.call = None
+        return frames
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
+        frames = self._close_message()
+        usage = {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        }
+        response = self._response("completed", output=self.output, usage=usage)
+        frames.append(self._event("response.completed", {"response": response}))
+        return frames
+
+    def error(self, kind: ErrorKind, message: str) -> list[bytes]:
+        error_type, code = OPENAI_ERROR.get(kind, ("server_error", "server_error"))
+        error = {"type": error_type, "code": code, "message": message, "param": None}
+        failed = self._response("failed", output=self.output, error={"code": code, "message": message})
+        return [self._event("error", {"error": error}), self._event("response.failed", {"response": failed})]
+
+    def malformed(self) -> bytes:
+        payload = json_text(
+            {"type": "response.output_text.delta", "item_id": "msg", "output_index": 0, "delta": ""}
+        )
+        return sse(payload[: len(payload) // 2], "response.output_text.delta")
