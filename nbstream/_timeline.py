@@ -182,7 +182,14 @@ class Timeline:
 
     def _repr_html_(self) -> str:
         # Inline in the page, ``currentColor`` follows the theme's text colour.
-        return f'<div class="nbstream-timeline">{self.to_svg()}</div>'
+        caption = (
+            f"{len(self.text_times)} text deltas, {self.text_during_tools()} while a tool ran; "
+            f"longest gap in the text while a tool ran: {self.max_text_gap_while_tools_run():.2f} s"
+        )
+        return (
+            f'<div class="nbstream-timeline">{self.to_svg()}'
+            f'<div style="font-size:0.85em;opacity:0.8">{caption}</div></div>'
+        )
 
     def _repr_svg_(self) -> str:
         # Shown as an image, the SVG cannot see the page's colour: a mid grey reads on light and dark.
