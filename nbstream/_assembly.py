@@ -127,6 +127,15 @@ class Assembler:
     # -- tool calls ---------------------------------------------------------------------------------------
 
     def _on_tool(self, part: ToolPart) -> list[Event]:
+        if part.id is None and part.name is None and part.index is not None:
+            # the hot path, once per token: another fragment for a started call at a known index
+            call = self._by_index.get(part.index)
+            if call is not None and call.started and not call.final:
+                fragment = part.arguments
+                if not fragment:
+                    return []
+                call.fragments.append(fragment)
+                return [self._delta(call, fragment)]
         call = self._call_for(part)
         if call is None:
             return []

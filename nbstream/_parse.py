@@ -8,7 +8,7 @@ events, and reading stops at the response's terminal event (the source is closed
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, overload
 
 from ._assembly import Assembler
 from ._errors import StreamFault
@@ -39,24 +39,21 @@ class _Pipeline:
     def done(self) -> bool:
         return self._assembler.done
 
-    def chunk(self, data: bytes) -> list[Event]:
-        return self._assemble(self._parser.feed(data))
+    def chunk(self, data: bytes) -> Iterator[Event]:
+        # Events are yielded one by one, never gathered per chunk: a 64 KB chunk holds hundreds of tokens,
+        # and batches of live objects survive into the GC's old generation, making full collections frequent.
+        feed = self._assembler.feed
+        for part in self._parser.feed(data):
+            yield from feed(part)
 
     def fault(self, fault: StreamFault) -> list[Event]:
         return self._assembler.fail(fault.kind, fault.message, retryable=fault.retryable)
 
-    def eof(self) -> list[Event]:
-        events = self._assemble(self._parser.close())
-        return events + self._assembler.finish()
-
-    def _assemble(self, parts: list[Any]) -> list[Event]:
-        assembler = self._assembler
-        if len(parts) == 1:
-            return assembler.feed(parts[0])
-        events: list[Event] = []
-        for part in parts:
-            events += assembler.feed(part)
-        return events
+    def eof(self) -> Iterator[Event]:
+        feed = self._assembler.feed
+        for part in self._parser.close():
+            yield from feed(part)
+        yield from self._assembler.finish()
 
 
 class EventStream:

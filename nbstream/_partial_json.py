@@ -9,11 +9,13 @@ is C speed for the bulk of a typical payload (long strings).
 Materializing a preview never copies finished data: a completed value (string, number, closed container)
 is never mutated again, so every preview shares it by reference. Only the *open path* is copied: a shallow
 copy of each still-open container, plus the open string's text. That copy can still be large (a 1 MB open
-string, an open array of 100k items), so previews are throttled by cost: a preview is rebuilt when its last
-build was cheap (at most ``_CHEAP`` units, which covers ordinary small buffers), otherwise only once the input
-has grown by ``cost / _UNITS_PER_CHAR`` characters since then. Rebuild work is therefore bounded by a constant
-per consumed character plus a constant per fragment: amortized O(1) per fragment. In between, ``preview()``
-returns the last preview (the same object; a preview is never mutated after it is returned).
+string, an open array of 100k items), so previews are throttled by cost, counted in units of about one copied
+character: a preview is rebuilt on every fragment while its last build cost at most ``_CHEAP`` units (every
+ordinary buffer under ~8 KB), otherwise only once the input has grown by ``cost / _GROWTH_DIVISOR``
+characters since the last build. A build costs O(input so far), so past the cheap size builds happen at
+geometrically spaced sizes (every ~12% of growth) and their total cost is a constant times the input size:
+amortized O(1) per fragment. In between, ``preview()`` returns the last preview (the same object; a preview
+is never mutated after it is returned).
 
 The preview is for display only: it omits an incomplete key, shows a half-read number as its longest valid
 prefix (``3.5e`` → ``3.5``) and a half-read literal as the literal it must become (``tr`` → ``True``). Text
@@ -27,12 +29,14 @@ from typing import Any
 
 __all__ = ["PartialJSON"]
 
-_CHEAP = 512
-"""A preview whose last build cost at most this many units is rebuilt on every fragment."""
-_UNITS_PER_CHAR = 4
-"""Amortized rebuild budget, in cost units per consumed character, for expensive previews."""
-_CHARS_PER_UNIT = 64
-"""Copying string text is a memcpy: count one cost unit per this many characters."""
+_CHEAP = 8192
+"""A preview whose last build cost at most this many units is rebuilt on every fragment (small buffers)."""
+_GROWTH_DIVISOR = 8
+"""An expensive preview is rebuilt once the input grew by ``cost / _GROWTH_DIVISOR`` characters."""
+_ITEM_COST = 64
+"""Cost units (~ characters of copied string text) of copying one container item."""
+_FRAME_COST = 64
+"""Cost units of copying one open container, whatever its size (the Python-level work)."""
 
 # Parser states: what the next significant character may be.
 _VALUE = 0  # any value
@@ -75,9 +79,8 @@ class PartialJSON:
         "_escape",
         "_failed",
         "_high_surrogate",
-        "_last_cost",
         "_last_preview",
-        "_preview_at",
+        "_rebuild_at",
         "_root",
         "_stack",
         "_state",
@@ -97,9 +100,8 @@ class PartialJSON:
         self._high_surrogate: int | None = None  # first half of a \\uXXXX surrogate pair
         self._token = ""
         self._consumed = 0
-        self._preview_at = -1  # characters consumed when the last preview was built
+        self._rebuild_at = 0  # build a new preview once this many characters are consumed
         self._last_preview: Any = None
-        self._last_cost = 0
 
     @property
     def failed(self) -> bool:
@@ -108,11 +110,16 @@ class PartialJSON:
 
     def feed(self, text: str) -> None:
         """Consume the next fragment (any length, cut anywhere)."""
-        if self._failed or not text:
+        if self._failed:
             return
-        self._consumed += len(text)
-        position = 0
         end = len(text)
+        self._consumed += end
+        if self._state == _STRING and not self._escape and self._high_surrogate is None:
+            run = _STRING_RUN.match(text)
+            if run is not None and run.end() == end:  # the common case: more of a long string
+                self._string_pieces.append(text)
+                return
+        position = 0
         while position < end:
             state = self._state
             if state == _STRING:
@@ -126,18 +133,16 @@ class PartialJSON:
                     continue
                 position += self._structural(char, state)
             if self._failed:
+                self._last_preview = None
                 return
 
     def preview(self) -> Any:
         """The value so far (``None`` when nothing is readable or the text is not JSON); throttled by cost."""
-        if self._failed:
-            return None
-        if self._preview_at == self._consumed:
-            return self._last_preview
-        grown = self._consumed - self._preview_at
-        if self._last_cost <= _CHEAP or grown * _UNITS_PER_CHAR >= self._last_cost:
-            self._last_preview = self._build_preview()
-            self._preview_at = self._consumed
+        if self._consumed >= self._rebuild_at and not self._failed:
+            preview, cost = self._build_preview()
+            self._last_preview = preview
+            # cheap builds happen on every new character; costly ones once the input grew by a fraction
+            self._rebuild_at = self._consumed + (1 if cost <= _CHEAP else cost // _GROWTH_DIVISOR)
         return self._last_preview
 
     # -- parsing ------------------------------------------------------------------------------------------
@@ -326,8 +331,8 @@ class PartialJSON:
 
     # -- previews -----------------------------------------------------------------------------------------
 
-    def _build_preview(self) -> Any:
-        """Copy the open path; share every completed value. Records the cost for throttling."""
+    def _build_preview(self) -> tuple[Any, int]:
+        """Copy the open path, sharing every completed value; returns the preview and what it cost."""
         cost = 1
         tail: Any = _NOTHING
         if self._state == _STRING and not self._string_is_key:
@@ -335,12 +340,12 @@ class PartialJSON:
             if len(pieces) > 1:
                 pieces[:] = ["".join(pieces)]  # collapse, so the next build joins two pieces, not thousands
             tail = pieces[0] if pieces else ""
-            cost += len(tail) // _CHARS_PER_UNIT
+            cost += len(tail)
         elif self._state == _TOKEN:
             tail = _token_preview(self._token)
         for frame in reversed(self._stack):
             container = frame.container.copy()
-            cost += len(container) + 4
+            cost += len(container) * _ITEM_COST + _FRAME_COST
             if tail is not _NOTHING:
                 if type(container) is dict:
                     if frame.key is not None:
@@ -348,10 +353,9 @@ class PartialJSON:
                 else:
                     container.append(tail)  # type: ignore[union-attr]
             tail = container
-        self._last_cost = cost
         if not self._stack and self._state == _AFTER_VALUE:
-            return self._root
-        return None if tail is _NOTHING else tail
+            return self._root, cost
+        return (None if tail is _NOTHING else tail), cost
 
 
 def _number(token: str) -> Any:

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print tables (``python -m bench.assembly``). See README.md."""
