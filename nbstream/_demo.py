@@ -61,7 +61,8 @@ def _tool_keywords(tool: ToolSpec) -> set[str]:
 
 def _matching_tools(prompt: str, tools: list[ToolSpec]) -> list[ToolSpec]:
     words = _keywords(prompt)
-    return [tool for tool in tools if tool.name in prompt or words & _tool_keywords(tool)]
+    named = {w.lower() for w in re.findall(r"[\w-]+", prompt)}
+    return [tool for tool in tools if tool.name.lower() in named or words & _tool_keywords(tool)]
 
 
 @dataclass
