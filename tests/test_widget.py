@@ -1,0 +1,483 @@
+"""StreamChat on the Python side: what it sends, when, from which thread, and what it never sends.
+
+No kernel here: the widget's comm is a recording comm (``comm.create_comm`` patched), which serializes every
+message like the real one would. The real comm, kernel and page are covered by tests/browser/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
+
+from nbstream import Call, Say, ScriptedModel, StreamChat
+from nbstream._widget import FLUSH_INTERVAL, TurnHandle
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Sent:
+    at: float
+    thread: str
+    msg_type: str
+    data: dict[str, Any]
+    size: int  # bytes of the JSON payload, as the kernel would serialize it
+
+
+class RecordingComm(BaseComm):
+    """A comm that keeps what it would publish (from whichever thread publishes it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sent: list[Sent] = []
+        self._lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(
+        self,
+        msg_type: str,
+        data: Any = None,
+        metadata: Any = None,
+        buffers: Any = None,
+        **keys: Any,
+    ) -> None:
+        blob = json.dumps(data or {})
+        record = Sent(
+            time.monotonic(), threading.current_thread().name, msg_type, json.loads(blob), len(blob)
+        )
+        with self._lock:
+            self.sent.append(record)
+
+    def custom(self) -> list[dict[str, Any]]:
+        """The custom messages' contents, in order."""
+        return [s.data["content"] for s in self.records() if s.data.get("method") == "custom"]
+
+    def updates(self) -> list[Sent]:
+        return [s for s in self.records() if s.data.get("method") == "update"]
+
+    def records(self) -> list[Sent]:
+        with self._lock:
+            return list(self.sent)
+
+
+@pytest.fixture(autouse=True)
+def recording_comms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comm, "create_comm", lambda *args, **kwargs: RecordingComm(*args, **kwargs))
+
+
+@pytest.fixture
+def make_chat() -> Iterator[Callable[..., StreamChat]]:
+    chats: list[StreamChat] = []
+
+    def make(*args: Any, **kwargs: Any) -> StreamChat:
+        chat = StreamChat(*args, **kwargs)
+        chats.append(chat)
+        return chat
+
+    yield make
+    for chat in chats:
+        chat.close()
+
+
+def recorder(chat: StreamChat) -> RecordingComm:
+    assert isinstance(chat.comm, RecordingComm)
+    return chat.comm
+
+
+def from_browser(chat: StreamChat, content: dict[str, Any]) -> None:
+    """Deliver a custom message the way a kernel would, on a thread that is not the widget's (a subshell)."""
+    message = {
+        "content": {"comm_id": chat.comm.comm_id, "data": {"method": "custom", "content": content}},
+        "buffers": [],
+    }
+    thread = threading.Thread(target=chat.comm.handle_msg, args=(message,), name="fake-subshell")
+    thread.start()
+    thread.join()
+
+
+def sent_events(contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [event for content in contents if content["type"] == "events" for event in content["events"]]
+
+
+def text_of(events: list[dict[str, Any]]) -> str:
+    return "".join(event["text"] for event in events if event["type"] == "text_delta")
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+LOREM = (
+    "Streaming **markdown** arrives in small pieces, and every piece must reach the page exactly once, "
+    "in order, whatever the batching does to it. "
+)
+
+
+async def test_batches_reassemble_the_text_exactly_at_a_modest_rate(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    text = LOREM * 6
+    chat = make_chat(ScriptedModel([[Say(text, chunk=1, over=0.8)]]))
+    handle = chat.send("go")
+    started = time.monotonic()
+    message = await handle
+    elapsed = time.monotonic() - started
+
+    contents = recorder(chat).custom()
+    batches = [c for c in contents if c["type"] == "events"]
+    events = sent_events(contents)
+    deltas = len(Say(text, chunk=1).deltas())
+    assert text_of(events) == text
+    assert message is not None and message.text == text
+    assert events[0] == {"type": "user_prompt", "text": "go"}
+    assert events[-1]["type"] == "turn_finished" and events[-1]["reason"] == "done"
+    # Batched: several messages while it streams, far fewer than deltas, at most ~1 per flush interval.
+    assert 3 <= len(batches) < deltas / 3
+    assert len(batches) / elapsed < 50
+    assert len(batches) <= elapsed / FLUSH_INTERVAL + 3
+    # Within a batch, a run of text is one event.
+    for batch in batches:
+        kinds = [event["type"] for event in batch["events"]]
+        assert all(not (a == b == "text_delta") for a, b in zip(kinds, kinds[1:], strict=False))
+
+
+async def test_bytes_grow_linearly_with_the_response(make_chat: Callable[..., StreamChat]) -> None:
+    async def bytes_for(text: str, seconds: float) -> int:
+        chat = make_chat(ScriptedModel([[Say(text, chunk=1, over=seconds)]]))
+        before = sum(s.size for s in recorder(chat).records())
+        await chat.send("go")
+        return sum(s.size for s in recorder(chat).records()) - before
+
+    short = await bytes_for(LOREM * 10, 0.3)
+    long = await bytes_for(LOREM * 40, 1.2)
+    assert long < 5 * short, (short, long)
+    assert long > 3 * short, (short, long)  # the text itself is sent: the measure is not vacuous
+
+
+async def test_tools_and_text_in_the_transcript_compacted_once_at_turn_end(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(
+        ScriptedModel(
+            [
+                [
+                    Say("Let me add.", chunk=1, delay=0.01),
+                    Call("add", {"a": 2, "b": 3}, fragment=2, delay=0.01),
+                ],
+                [Say("The sum is 5, as the tool said.", chunk=1, delay=0.01)],
+            ]
+        )
+    )
+
+    @chat.tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    handle = chat.send("add 2 and 3")
+    await wait_for(lambda: len(sent_events(recorder(chat).custom())) > 3)
+    assert chat.transcript == []  # nothing committed mid-turn
+    await handle
+
+    transcript = chat.transcript
+    kinds = [event["type"] for event in transcript]
+    assert kinds[0] == "user_prompt" and kinds[-1] == "turn_finished"
+    assert "tool_arguments_delta" not in kinds  # tool_call_ready carries raw_arguments
+    assert all(not (a == b == "text_delta") for a, b in zip(kinds, kinds[1:], strict=False))
+    assert text_of(transcript) == "Let me add.The sum is 5, as the tool said."
+    ready = next(event for event in transcript if event["type"] == "tool_call_ready")
+    assert ready["arguments"] == {"a": 2, "b": 3} and json.loads(ready["raw_arguments"]) == {"a": 2, "b": 3}
+    result = next(event for event in transcript if event["type"] == "tool_result")
+    assert result["output"] == "5"
+    # The live stream carried the argument fragments, without the O(n) `partial` preview.
+    live_args = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_arguments_delta"]
+    assert live_args and all("partial" not in e for e in live_args)
+    # One transcript assignment for the whole turn, sent from the widget's own thread.
+    commits = [s for s in recorder(chat).updates() if "transcript" in s.data["state"]]
+    assert len(commits) == 1
+    assert commits[0].thread == "nbstream-chat"
+    assert chat.status == "done" and handle.reason == "done"
+
+
+async def test_ready_mid_turn_is_answered_with_the_turn_so_far(make_chat: Callable[..., StreamChat]) -> None:
+    text = LOREM * 4
+    chat = make_chat(ScriptedModel([[Say(text, chunk=1, over=1.0)]]))
+    handle = chat.send("first")
+    await wait_for(lambda: len(text_of(sent_events(recorder(chat).custom()))) > 40)
+    from_browser(chat, {"type": "ready"})
+    await wait_for(lambda: any(c["type"] == "live" for c in recorder(chat).custom()))
+    await handle
+
+    contents = recorder(chat).custom()
+    at = next(i for i, c in enumerate(contents) if c["type"] == "live")
+    live = contents[at]
+    assert live["transcript_length"] == 0
+    assert live["events"][0] == {"type": "user_prompt", "text": "first"}
+    # The snapshot holds exactly what was sent before it; what follows it continues it, without overlap.
+    assert text_of(live["events"]) == text_of(sent_events(contents[:at]))
+    assert 0 < len(text_of(live["events"])) < len(text)
+    assert text_of(live["events"]) + text_of(sent_events(contents[at + 1 :])) == text
+
+    # Between turns, a new view is told that nothing is in progress.
+    from_browser(chat, {"type": "ready"})
+    await wait_for(lambda: sum(c["type"] == "live" for c in recorder(chat).custom()) == 2)
+    last = [c for c in recorder(chat).custom() if c["type"] == "live"][-1]
+    assert last == {"type": "live", "transcript_length": len(chat.transcript), "events": []}
+
+
+async def test_stop_mid_turn_cancels_and_the_chat_stays_usable(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(
+        ScriptedModel(
+            [
+                [Say(LOREM * 10, chunk=1, over=20.0)],
+                [Say("Fine, ", chunk=1), Call("nap", {}), Say("napping...")],
+                [Say("Again.", chunk=1)],
+            ]
+        )
+    )
+
+    @chat.tool
+    async def nap() -> str:
+        """Sleep a long time."""
+        await asyncio.sleep(30)
+        return "rested"
+
+    handle = chat.send("talk for long")
+    await wait_for(lambda: bool(text_of(sent_events(recorder(chat).custom()))))
+    started = time.monotonic()
+    from_browser(chat, {"type": "stop"})
+    await handle
+    assert time.monotonic() - started < 2
+    assert handle.reason == "cancelled" and chat.status == "cancelled"
+
+    # Stop while an async tool runs: the tool is cancelled and the turn ends promptly.
+    handle = chat.send("nap")
+    await wait_for(lambda: any(e["type"] == "tool_running" for e in sent_events(recorder(chat).custom())))
+    await wait_for(lambda: chat.status in ("generating", "waiting_tools"))
+    chat.stop()
+    chat.stop()  # idempotent
+    await asyncio.wait_for(asyncio.ensure_future(_await(handle)), 5)
+    assert handle.reason == "cancelled"
+    errors = [e for e in handle.events if e.type == "tool_error"]
+    assert [e.kind for e in errors] == ["cancelled"]
+
+    handle = chat.send("again")
+    message = await handle
+    assert handle.reason == "done" and chat.status == "done"
+    assert message is not None and message.text == "Again."
+
+
+async def _await(handle: TurnHandle) -> Any:
+    return await handle
+
+
+async def test_sends_while_busy_are_queued_in_order_and_stop_drops_them(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(
+        ScriptedModel(
+            [
+                [Say("one", delay=0.2)],
+                [Say("two")],
+                [Say("three", delay=10)],
+            ]
+        )
+    )
+    first, second = chat.send("1"), chat.send("2")
+    assert not second.done()
+    assert (await first).text == "one"  # type: ignore[union-attr]
+    assert (await second).text == "two"  # type: ignore[union-attr]
+    prompts = [e["text"] for e in chat.transcript if e["type"] == "user_prompt"]
+    assert prompts == ["1", "2"]
+
+    third, fourth = chat.send("3"), chat.send("4")
+    await wait_for(lambda: chat.status == "generating")
+    chat.stop()
+    await third
+    await fourth
+    assert third.reason == fourth.reason == "cancelled"
+    assert fourth.events == [] and fourth.result() is None  # it never started
+    assert len(chat.messages) == 5  # 1, one, 2, two, 3 (the cancelled turn keeps its prompt)
+
+
+async def test_browser_send_and_approval_from_other_threads(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(
+        ScriptedModel(
+            [
+                [Say("Deleting."), Call("delete", {"path": "a.txt"}), Call("delete", {"path": "b.txt"})],
+                [Say("Done.")],
+            ]
+        )
+    )
+    deleted: list[str] = []
+
+    @chat.tool(confirm=True)
+    def delete(path: str) -> str:
+        """Delete a file."""
+        deleted.append(path)
+        return f"deleted {path}"
+
+    from_browser(chat, {"type": "send", "prompt": "delete both"})
+    await wait_for(lambda: chat.status == "awaiting_approval")
+    await wait_for(
+        lambda: (
+            len([e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_awaiting_approval"])
+            == 2
+        )
+    )
+    awaiting = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_awaiting_approval"]
+    from_browser(chat, {"type": "approve", "id": awaiting[0]["id"]})
+    from_browser(chat, {"type": "deny", "id": awaiting[1]["id"]})
+    from_browser(chat, {"type": "approve", "id": "no-such-call"})  # a stale click: reported, not fatal
+    await wait_for(lambda: chat.status == "done")
+    assert deleted == ["a.txt"]
+    kinds = {e["id"]: e["type"] for e in chat.transcript if e["type"] in ("tool_result", "tool_error")}
+    assert kinds == {awaiting[0]["id"]: "tool_result", awaiting[1]["id"]: "tool_error"}
+    # Malformed browser messages are ignored.
+    for junk in (None, "send", {"type": "send"}, {"type": "send", "prompt": 3}, {"type": "approve"}):
+        from_browser(chat, junk)  # type: ignore[arg-type]
+    assert chat.status == "done" and len(chat.messages) == 5
+
+
+async def test_async_tools_run_on_the_widget_thread_sync_tools_elsewhere(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(ScriptedModel([[Call("where_async", {}), Call("where_sync", {})], [Say("ok")]]))
+    threads: dict[str, str] = {}
+
+    @chat.tool
+    async def where_async() -> str:
+        """Report the thread."""
+        threads["async"] = threading.current_thread().name
+        return "a"
+
+    @chat.tool
+    def where_sync() -> str:
+        """Report the thread."""
+        threads["sync"] = threading.current_thread().name
+        return "s"
+
+    await chat.send("where")
+    assert threads["async"] == "nbstream-chat"
+    assert threads["sync"] not in ("nbstream-chat", threading.current_thread().name)
+
+
+async def test_a_failing_turn_is_a_named_error_state(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([[Say("only one turn")]]))
+    await chat.send("one")
+    handle = chat.send("two")  # the script has no second turn: the stream fails
+    message = await handle
+    assert handle.reason == "error" and chat.status == "error"
+    assert "no turn 2" in chat.status_message
+    assert message is not None and message.error is not None
+    assert chat.transcript[-1]["type"] == "turn_finished" and chat.transcript[-1]["reason"] == "error"
+
+
+async def test_clear_forgets_history_and_transcript(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([[Say("hello")], [Say("again")]]))
+    await chat.send("hi")
+    assert chat.transcript and chat.messages
+    chat.clear()
+    await wait_for(lambda: {"type": "cleared"} in recorder(chat).custom())
+    assert chat.transcript == [] and chat.messages == [] and chat.status == "idle"
+    assert (await chat.send("hi again")).text == "again"  # type: ignore[union-attr]
+
+
+async def test_result_blocks_without_the_kernel_loop(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([[Say("blocking is fine", chunk=1, delay=0.02)]]))
+    handle = chat.send("go")
+    # Blocking this loop (as a cell doing result() would) does not stop the turn: it has its own thread.
+    message = handle.result(timeout=10)
+    assert message is not None and message.text == "blocking is fine"
+    assert handle.done() and "done" in repr(handle)
+
+
+SECRET = "sk-test-NBSTREAM-DO-NOT-LEAK-1234"
+
+
+@pytest.mark.parametrize("via", ["argument", "environment"])
+async def test_no_secret_in_traits_reprs_or_messages(
+    via: str, make_chat: Callable[..., StreamChat], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options: dict[str, Any] = {"base_url": "http://user:hunter2-pw@127.0.0.1:9/v1", "max_retries": 0}
+    if via == "argument":
+        options["api_key"] = SECRET
+    else:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    chat = make_chat("openai:gpt-4.1-mini", **options)
+    handle = chat.send("hello")  # nothing listens on port 9: the turn fails, with an error message
+    await handle
+    assert chat.status == "error" and chat.status_message
+    assert chat.model_label == "openai:gpt-4.1-mini"
+    everything = [repr(chat), repr(handle), json.dumps(chat.get_state(), default=str)]
+    everything += [json.dumps(s.data) for s in recorder(chat).records()]
+    for blob in everything:
+        assert SECRET not in blob
+        assert "hunter2-pw" not in blob
+    assert len(repr(chat)) < 120
+    assert set(chat.keys) - {
+        "_esm",
+        "_css",
+        "_anywidget_id",
+        "_dom_classes",
+        "layout",
+        "tabbable",
+        "tooltip",
+    } == {
+        "_model_module",
+        "_model_module_version",
+        "_model_name",
+        "_view_count",
+        "_view_module",
+        "_view_module_version",
+        "_view_name",
+        "transcript",
+        "status",
+        "status_message",
+        "model_label",
+    }
+
+
+def test_a_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:
+    package = tmp_path / "nbstream"
+    subprocess.run(
+        ["cp", "-r", str(REPO / "nbstream"), str(package)],
+        check=True,
+    )
+    subprocess.run(["rm", "-rf", str(package / "static")], check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "import nbstream; nbstream.StreamChat()"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "FrontendMissingError" in run.stderr
+    assert "npm run build" in run.stderr
+
+
+def test_close_stops_the_thread(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([[Say("x")]]))
+    thread_count = sum(t.name == "nbstream-chat" for t in threading.enumerate())
+    chat.close()
+    chat.close()
+    assert sum(t.name == "nbstream-chat" for t in threading.enumerate()) == thread_count - 1
+    with pytest.raises(RuntimeError, match="closed"):
+        chat.send("again")
