@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, NamedTuple
 
 __all__ = ["Call", "Frame", "Pause", "Say", "Step"]
@@ -21,6 +21,7 @@ class Say:
     """
 
     text: str
+    _: KW_ONLY
     chunk: int = 3
     delay: float | None = None
     over: float | None = None
@@ -58,6 +59,7 @@ class Call:
 
     name: str
     arguments: dict[str, Any] | str
+    _: KW_ONLY
     id: str | None = None
     fragment: int = 8
     delay: float = 0.0
