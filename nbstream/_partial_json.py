@@ -13,9 +13,9 @@ string, an open array of 100k items), so previews are throttled by cost, counted
 character: a preview is rebuilt on every fragment while its last build cost at most ``_CHEAP`` units (every
 ordinary buffer under ~8 KB), otherwise only once the input has grown by ``cost / _GROWTH_DIVISOR``
 characters since the last build. A build costs O(input so far), so past the cheap size builds happen at
-geometrically spaced sizes (every ~12% of growth) and their total cost is a constant times the input size:
-amortized O(1) per fragment. In between, ``preview()`` returns the last preview (the same object; a preview
-is never mutated after it is returned).
+geometrically spaced sizes (every ~3% of growth for a long string) and their total cost is a constant times
+the input size: amortized O(1) per fragment. In between, ``preview()`` returns the last preview (the same
+object; a preview is never mutated after it is returned). A complete value is always shown at once.
 
 The preview is for display only: it omits an incomplete key, shows a half-read number as its longest valid
 prefix (``3.5e`` → ``3.5``) and a half-read literal as the literal it must become (``tr`` → ``True``). Text
@@ -31,7 +31,7 @@ __all__ = ["PartialJSON"]
 
 _CHEAP = 8192
 """A preview whose last build cost at most this many units is rebuilt on every fragment (small buffers)."""
-_GROWTH_DIVISOR = 8
+_GROWTH_DIVISOR = 32
 """An expensive preview is rebuilt once the input grew by ``cost / _GROWTH_DIVISOR`` characters."""
 _ITEM_COST = 64
 """Cost units (~ characters of copied string text) of copying one container item."""
@@ -138,6 +138,8 @@ class PartialJSON:
 
     def preview(self) -> Any:
         """The value so far (``None`` when nothing is readable or the text is not JSON); throttled by cost."""
+        if self._state == _AFTER_VALUE and not self._stack and not self._failed:
+            return self._root  # complete: nothing to copy, never stale
         if self._consumed >= self._rebuild_at and not self._failed:
             preview, cost = self._build_preview()
             self._last_preview = preview
