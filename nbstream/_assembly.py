@@ -15,7 +15,6 @@ Every rule here comes from a real provider's stream (see ``tests/fixtures/SOURCE
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ._events import (
@@ -30,6 +29,7 @@ from ._events import (
     Usage,
 )
 from ._partial_json import PartialJSON
+from ._wire._frames import load_json
 from ._wire._parts import (
     EndPart,
     ErrorPart,
@@ -52,10 +52,10 @@ class _Call:
 
     __slots__ = ("final", "fragments", "has_own_id", "id", "name", "position", "preview", "started")
 
-    def __init__(self, call_id: str, position: int, *, has_own_id: bool, previews: bool) -> None:
+    def __init__(self, call_id: str, *, has_own_id: bool, previews: bool) -> None:
         self.id = call_id
         self.has_own_id = has_own_id
-        self.position = position
+        self.position = -1  # given when the call starts, so that calls start in position order
         self.name: str | None = None
         self.fragments: list[str] = []
         self.started = False
@@ -72,6 +72,7 @@ class Assembler:
         self._calls: list[_Call] = []
         self._by_id: dict[str, _Call] = {}
         self._by_index: dict[int, _Call] = {}
+        self._started = 0  # calls started so far: the next call's position
         self._finish: FinishPart | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
@@ -167,7 +168,9 @@ class Assembler:
                 return current
             return self._new_call(part.id, part.index)
         call = self._latest_at(part.index)
-        if call is not None and not call.final:
+        if call is None:  # a first fragment may come before the name; an empty one says nothing
+            return self._new_call(None, part.index) if part.name or part.arguments else None
+        if not call.final:
             return call
         # the call this fragment would continue is final: only a fragment that names a tool starts a new one
         return self._new_call(None, part.index) if part.name else None
@@ -178,15 +181,14 @@ class Assembler:
         return self._by_index.get(index)
 
     def _new_call(self, call_id: str | None, index: int | None) -> _Call:
-        position = len(self._calls)
         if call_id is None:
             own_id = False
-            call_id = f"call_{position}"
+            call_id = f"call_{len(self._calls)}"
             while call_id in self._by_id:
                 call_id += "_"
         else:
             own_id = True
-        call = _Call(call_id, position, has_own_id=own_id, previews=self._previews)
+        call = _Call(call_id, has_own_id=own_id, previews=self._previews)
         self._calls.append(call)
         self._by_id[call_id] = call
         if index is not None:
@@ -195,6 +197,8 @@ class Assembler:
 
     def _start(self, call: _Call, events: list[Event]) -> None:
         call.started = True
+        call.position = self._started
+        self._started += 1
         events.append(ToolCallStarted(id=call.id, name=call.name or "", position=call.position))
         if call.fragments:
             buffered = "".join(call.fragments)  # arguments that came before the name
@@ -247,9 +251,11 @@ class Assembler:
 
     def _ready_open_calls(self, *, incomplete: bool) -> list[Event]:
         events: list[Event] = []
-        for call in self._calls:
-            if not call.final:
-                events.extend(self._ready(call, incomplete=incomplete))
+        open_calls = [call for call in self._calls if not call.final]
+        # started calls in position order, then the nameless ones (they start now, in arrival order)
+        open_calls.sort(key=lambda call: (not call.started, call.position))
+        for call in open_calls:
+            events.extend(self._ready(call, incomplete=incomplete))
         return events
 
     # -- the end ------------------------------------------------------------------------------------------
@@ -286,7 +292,7 @@ def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
+        value = load_json(raw)
     except (ValueError, RecursionError) as exc:
         return None, f"invalid JSON arguments: {exc}"
     if not isinstance(value, dict):
