@@ -13,6 +13,7 @@ import html
 import math
 import re
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -36,8 +37,8 @@ __all__ = ["Timeline", "ToolSpan"]
 
 ToolState = Literal["done", "error", "cancelled", "running"]
 
-_STATE_COLOURS: dict[ToolState, str] = {
-    # Mid-tone colours: readable on white and on dark backgrounds alike.
+_STATE_COLORS: dict[ToolState, str] = {
+    # Mid-tone colors: readable on white and on dark backgrounds alike.
     "done": "#2e9d5b",
     "error": "#d9443a",
     "cancelled": "#8c8c8c",
@@ -102,7 +103,9 @@ class Timeline:
         origin = pairs[0][0] if pairs else 0.0
         self.records: list[tuple[float, Event]] = [(at - origin, event) for at, event in pairs]
         self.tools: list[ToolSpan] = _tool_spans(self.records)
-        self.text_times: list[float] = [at for at, event in self.records if isinstance(event, TextDelta)]
+        self.text_times: list[float] = sorted(
+            at for at, event in self.records if isinstance(event, TextDelta)
+        )
         self.step_times: list[float] = [at for at, event in self.records if isinstance(event, StepStarted)]
 
     @classmethod
@@ -121,8 +124,8 @@ class Timeline:
 
     def text_during_tools(self) -> int:
         """How many text deltas arrived while at least one tool was running."""
-        runs = _merge(self._tool_intervals())
-        return sum(1 for at in self.text_times if any(start <= at <= end for start, end in runs))
+        times = self.text_times
+        return sum(bisect_right(times, end) - bisect_left(times, start) for start, end in self._tool_runs())
 
     def max_text_gap_while_tools_run(self) -> float:
         """The longest stretch without a text delta while a tool ran and the model's response was still open.
@@ -131,11 +134,10 @@ class Timeline:
         delta to the tool's end (or the response's): once a response has ended there is no text to wait for.
         ``0.0`` when no tool ran during an open response.
         """
-        windows = _intersect(_merge(self._tool_intervals()), self._response_intervals())
+        times = self.text_times
         longest = 0.0
-        for start, end in windows:
-            inside = [at for at in self.text_times if start < at < end]
-            marks = [start, *inside, end]
+        for start, end in _intersect(self._tool_runs(), self._response_intervals()):
+            marks = [start, *times[bisect_right(times, start) : bisect_left(times, end)], end]
             longest = max(longest, *(b - a for a, b in pairwise(marks)))
         return longest
 
@@ -155,8 +157,9 @@ class Timeline:
             "max_text_gap_while_tools_run_s": round(self.max_text_gap_while_tools_run(), 3),
         }
 
-    def _tool_intervals(self) -> list[tuple[float, float]]:
-        return [(span.start, self.duration if span.end is None else span.end) for span in self.tools]
+    def _tool_runs(self) -> list[tuple[float, float]]:
+        """When at least one tool was running, as disjoint intervals (parallel tools count once)."""
+        return _merge([(span.start, self.duration if span.end is None else span.end) for span in self.tools])
 
     def _response_intervals(self) -> list[tuple[float, float]]:
         """From each step's start (or the first event) to its end marker (or the end of the records)."""
@@ -176,12 +179,12 @@ class Timeline:
 
     # -- display ------------------------------------------------------------------------------------------
 
-    def to_svg(self, *, colour: str = "currentColor", width: int = 640) -> str:
-        """The timeline as one self-contained ``<svg>`` element; ``colour`` is used for text and axes."""
-        return _Drawing(self, colour, width).svg()
+    def to_svg(self, *, color: str = "currentColor", width: int = 640) -> str:
+        """The timeline as one self-contained ``<svg>`` element; ``color`` is used for text and axes."""
+        return _Drawing(self, color, width).svg()
 
     def _repr_html_(self) -> str:
-        # Inline in the page, ``currentColor`` follows the theme's text colour.
+        # Inline in the page, ``currentColor`` follows the theme's text color.
         caption = (
             f"{len(self.text_times)} text deltas, {self.text_during_tools()} while a tool ran; "
             f"longest gap in the text while a tool ran: {self.max_text_gap_while_tools_run():.2f} s"
@@ -192,8 +195,8 @@ class Timeline:
         )
 
     def _repr_svg_(self) -> str:
-        # Shown as an image, the SVG cannot see the page's colour: a mid grey reads on light and dark.
-        return self.to_svg(colour="#808080")
+        # Shown as an image, the SVG cannot see the page's color: a mid grey reads on light and dark.
+        return self.to_svg(color="#808080")
 
     def __repr__(self) -> str:
         return (
@@ -203,7 +206,7 @@ class Timeline:
 
 
 def _present(timeline: Timeline) -> list[ToolState]:
-    return [state for state in _STATE_COLOURS if any(span.state == state for span in timeline.tools)]
+    return [state for state in _STATE_COLORS if any(span.state == state for span in timeline.tools)]
 
 
 def _tool_spans(records: list[tuple[float, Event]]) -> list[ToolSpan]:
@@ -266,7 +269,7 @@ _LABEL_WIDTH = 120  # the left column with the lane names
 _RIGHT_PAD = 16
 _LANE = 22
 _BAR = 12
-_TEXT_TICK_COLOUR = "#8a63d2"
+_TEXT_TICK_COLOR = "#8a63d2"
 _NAME_CHARS = 18
 
 
@@ -298,9 +301,9 @@ def _short(name: str) -> str:
 class _Drawing:
     """One SVG: a text lane of ticks, one lane per tool, a time axis and a legend."""
 
-    def __init__(self, timeline: Timeline, colour: str, width: int) -> None:
+    def __init__(self, timeline: Timeline, color: str, width: int) -> None:
         self.timeline = timeline
-        self.colour = _esc(colour)
+        self.color = _esc(color)
         self.width = max(width, _LABEL_WIDTH + 200)
         self.span = timeline.duration if timeline.duration > 0 else 1.0
         self.plot_width = self.width - _LABEL_WIDTH - _RIGHT_PAD
@@ -317,7 +320,7 @@ class _Drawing:
             f'<svg xmlns="http://www.w3.org/2000/svg" data-nbstream="timeline" role="img" '
             f'viewBox="0 0 {self.width} {self.height}" width="{self.width}" height="{self.height}" '
             f'style="max-width:100%;height:auto" font-family="system-ui, sans-serif" font-size="11" '
-            f'fill="{self.colour}">',
+            f'fill="{self.color}">',
             f"<title>nbstream timeline: {_esc(summary)}</title>",
             *self.steps(),
             *self.text_lane(),
@@ -337,7 +340,7 @@ class _Drawing:
         top, bottom = 6, self.axis_y
         return [
             f'<line data-nbstream="step" x1="{self.x(at):.1f}" x2="{self.x(at):.1f}" y1="{top}" '
-            f'y2="{bottom}" stroke="{self.colour}" stroke-opacity="0.3" stroke-dasharray="2 3"/>'
+            f'y2="{bottom}" stroke="{self.color}" stroke-opacity="0.3" stroke-dasharray="2 3"/>'
             for at in self.timeline.step_times[1:]
         ]
 
@@ -347,14 +350,14 @@ class _Drawing:
             y, height = 6 + (_LANE - _BAR) / 2, _BAR
             path = "".join(f"M{self.x(at):.1f} {y:.1f}v{height}" for at in self.timeline.text_times)
             out.append(
-                f'<path data-nbstream="text-ticks" d="{path}" stroke="{_TEXT_TICK_COLOUR}" '
+                f'<path data-nbstream="text-ticks" d="{path}" stroke="{_TEXT_TICK_COLOR}" '
                 f'stroke-width="1.5" fill="none"/>'
             )
         return out
 
     def tool_lane(self, index: int, span: ToolSpan) -> str:
         lane = index + 1
-        colour = _STATE_COLOURS[span.state]
+        fill = _STATE_COLORS[span.state]
         end = self.timeline.duration if span.end is None else span.end
         x0, x1 = self.x(span.start), max(self.x(end), self.x(span.start) + 2)
         top = 6 + lane * _LANE + (_LANE - _BAR) / 2
@@ -370,11 +373,11 @@ class _Drawing:
         if span.called is not None and span.start - span.called > 0:  # the arguments being written
             out.append(
                 f'<line x1="{self.x(span.called):.1f}" x2="{x0:.1f}" y1="{middle:.1f}" y2="{middle:.1f}" '
-                f'stroke="{colour}" stroke-width="2" stroke-opacity="0.5"/>'
+                f'stroke="{fill}" stroke-width="2" stroke-opacity="0.5"/>'
             )
         out.append(
             f'<rect data-nbstream="tool-bar" x="{x0:.1f}" y="{top:.1f}" width="{x1 - x0:.1f}" '
-            f'height="{_BAR}" rx="2" fill="{colour}"/>'
+            f'height="{_BAR}" rx="2" fill="{fill}"/>'
         )
         label = duration  # the name is the lane's label
         room = len(label) * 6.5 + 6
@@ -393,7 +396,7 @@ class _Drawing:
         step = _nice_step(self.span)
         count = int(self.span / step + 1e-9)
         out = [
-            f'<g data-nbstream="axis" stroke="{self.colour}" stroke-opacity="0.6">',
+            f'<g data-nbstream="axis" stroke="{self.color}" stroke-opacity="0.6">',
             f'<line x1="{_LABEL_WIDTH}" x2="{self.width - _RIGHT_PAD}" y1="{y}" y2="{y}"/>',
             *(
                 f'<line x1="{self.x(i * step):.1f}" x2="{self.x(i * step):.1f}" y1="{y}" y2="{y + 4}"/>'
@@ -410,18 +413,18 @@ class _Drawing:
 
     def legend(self) -> list[str]:
         y = self.axis_y + 34
-        states = ["done", "error", "cancelled"] + (
-            ["running"] if "running" in _present(self.timeline) else []
-        )
+        states: list[ToolState] = ["done", "error", "cancelled"]
+        if "running" in _present(self.timeline):
+            states.append("running")
         x = _LABEL_WIDTH
         out = [
-            f'<g data-nbstream="legend"><path d="M{x} {y - 9}v10" stroke="{_TEXT_TICK_COLOUR}"/>',
+            f'<g data-nbstream="legend"><path d="M{x} {y - 9}v10" stroke="{_TEXT_TICK_COLOR}"/>',
             f'<text x="{x + 6}" y="{y}">text delta</text>',
         ]
         x += 80
         for state in states:
             out.append(
-                f'<rect x="{x}" y="{y - 9}" width="14" height="10" rx="2" fill="{_STATE_COLOURS[state]}"/>'
+                f'<rect x="{x}" y="{y - 9}" width="14" height="10" rx="2" fill="{_STATE_COLORS[state]}"/>'
             )
             out.append(f'<text x="{x + 18}" y="{y}">tool {state}</text>')
             x += 96

@@ -405,7 +405,7 @@ async def test_recorded_cancel_and_error_states() -> None:
     cancelled = next(span for span in timeline.tools if span.name == "slow")
     assert cancelled.duration is not None and cancelled.duration < 1.0
     root = parse_svg(timeline.to_svg())
-    assert sorted(g.get("data-state") for g in root.findall(f"{SVG}g[@data-nbstream='tool']")) == [
+    assert sorted(g.get("data-state", "") for g in root.findall(f"{SVG}g[@data-nbstream='tool']")) == [
         "cancelled",
         "error",
     ]
