@@ -30,7 +30,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import anywidget
-import ipywidgets
+import ipywidgets  # type: ignore[import-untyped]
 import traitlets
 
 from ._background import LoopThread
