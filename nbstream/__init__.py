@@ -7,6 +7,7 @@ Without a widget, ``Session`` runs the same loop from any async code; ``parse_st
 captured provider streams offline. See README.md for the data flow.
 """
 
+from ._demo import DemoModel
 from ._errors import ConfigurationError, MissingAPIKeyError, NbstreamError, StreamFault
 from ._events import (
     EVENTS,
@@ -50,6 +51,7 @@ __all__ = [
     "AssistantMessage",
     "Call",
     "ConfigurationError",
+    "DemoModel",
     "Event",
     "EventStream",
     "Message",

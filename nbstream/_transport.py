@@ -49,6 +49,7 @@ class HttpModel:
         self._key_variable = spec.key_variable
         base = base_url or default_base_url(spec)
         self._base_url = anthropic_base(base) if spec.name == "anthropic" else base
+        self._shown_base_url = _without_credentials(self._base_url)
         self._options = dict(options or {})
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
@@ -77,6 +78,7 @@ class HttpModel:
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[bytes]:
         spec = self._spec.request(self.model, request, self._base_url, self._options)
+        shown_url = _without_credentials(spec.url)
         attempt = 0
         while True:
             try:
@@ -96,11 +98,11 @@ class HttpModel:
                     return
             except httpx.ConnectError as exc:
                 raise StreamFault(
-                    "connection", f"{self.provider}: could not connect to {spec.url} ({exc})", retryable=True
+                    "connection", f"{self.provider}: could not connect to {shown_url} ({exc})", retryable=True
                 ) from None
             except httpx.ConnectTimeout:
                 raise StreamFault(
-                    "connection", f"{self.provider}: timed out connecting to {spec.url}"
+                    "connection", f"{self.provider}: timed out connecting to {shown_url}"
                 ) from None
 
     async def _read(self, response: httpx.Response) -> AsyncIterator[bytes]:
@@ -124,7 +126,7 @@ class HttpModel:
             message = f"{name}: HTTP {status}, authentication failed ({hint}): {said}"
         elif status == 404:
             kind = "not_found"
-            message = f"{name}: HTTP 404, model {self.model!r} or endpoint {self._base_url} not found: {said}"
+            message = f"{name}: HTTP 404, model {self.model!r} or endpoint {self._shown_base_url} not found: {said}"
         elif status == 429:
             kind = "rate_limited"
             message = f"{name}: HTTP 429, rate limited (after {retries} retries): {said}"
@@ -145,6 +147,13 @@ class HttpModel:
         if wanted is None:
             wanted = min(8.0, 0.5 * 2**attempt) * (0.75 + 0.5 * random.random())
         return wanted if wanted <= self._max_retry_wait else None
+
+
+def _without_credentials(url: str) -> str:
+    """The URL for messages: no user info, no query string (either may carry a key)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}{parsed.path}"
 
 
 def _parse_retry_after(value: str | None) -> float | None:
