@@ -383,7 +383,7 @@ async def test_a_tool_that_blocks_the_event_loop_is_caught() -> None:
     (span,) = timeline.tools
     assert span.duration == pytest.approx(1.0, abs=0.15)
     assert timeline.max_text_gap_while_tools_run() > 0.8
-    assert timeline.text_during_tools() <= 2
+    assert timeline.text_during_tools() <= 5  # a healthy stream would deliver about 20 here
 
 
 async def test_recorded_cancel_and_error_states() -> None:
