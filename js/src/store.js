@@ -41,10 +41,9 @@ export class ChatStore {
     this.segments = [];
     /** @type {ChatState} the turn in progress (empty between turns) */
     this.live = createState();
-    /** How many transcript events the committed segments hold. */
-    this.transcriptLength = 0;
-    /** JSON of the last committed event: tells an appended transcript from a replaced one. */
-    this.lastCommitted = '';
+    /** The transcript the committed segments were built from. */
+    /** @type {any[]} */
+    this.committed = [];
     /** Whether the live segment is known complete (a "live" snapshot arrived, or it started empty). */
     this.synced = false;
     /** @type {Set<StoreListener>} */
@@ -96,16 +95,15 @@ export class ChatStore {
 
   onTranscript() {
     const transcript = asList(this.model.get('transcript'));
-    const n = this.transcriptLength;
-    const appended = transcript.length >= n && (n === 0 || JSON.stringify(transcript[n - 1]) === this.lastCommitted);
-    if (!appended) {
+    const n = this.committed.length;
+    if (!isExtensionOf(transcript, this.committed)) {
       this.loadTranscript(transcript);
       this.emit((listener) => listener.reset());
       return;
     }
     if (transcript.length === n) return;
     const committed = this.build(transcript.slice(n));
-    this.remember(transcript);
+    this.committed = transcript;
     this.segments.push(committed);
     // Everything from the live turn is in the committed segment now; what follows arrives as "events".
     this.replaceLive(createState(), [committed]);
@@ -126,7 +124,7 @@ export class ChatStore {
   /** @param {any} message */
   takeSnapshot(message) {
     // A stale answer (the turn was committed meanwhile) or one for a store already complete: ignore it.
-    if (message.transcript_length !== this.transcriptLength || this.synced) return;
+    if (message.transcript_length !== this.committed.length || this.synced) return;
     this.synced = true;
     this.replaceLive(this.build(asList(message.events)), []);
   }
@@ -147,14 +145,8 @@ export class ChatStore {
   loadTranscript(transcript) {
     this.segments = transcript.length > 0 ? [this.build(transcript)] : [];
     this.live = createState();
-    this.remember(transcript);
+    this.committed = transcript;
     this.stopTicker();
-  }
-
-  /** @param {any[]} transcript */
-  remember(transcript) {
-    this.transcriptLength = transcript.length;
-    this.lastCommitted = transcript.length > 0 ? JSON.stringify(transcript[transcript.length - 1]) : '';
   }
 
   /**
@@ -199,6 +191,20 @@ export class ChatStore {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
   }
+}
+
+/**
+ * Whether `transcript` is `old` with events appended (a turn commit), as opposed to a cleared or rewritten
+ * one. O(transcript) once per turn: cheap next to rendering, and exact.
+ * @param {any[]} transcript
+ * @param {any[]} old
+ */
+function isExtensionOf(transcript, old) {
+  if (transcript.length < old.length) return false;
+  for (let i = 0; i < old.length; i += 1) {
+    if (transcript[i] !== old[i] && JSON.stringify(transcript[i]) !== JSON.stringify(old[i])) return false;
+  }
+  return true;
 }
 
 /** @param {unknown} value */

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { ChatStore, TICK_MS } from '../src/store.js';
+import { FakeModel } from './helpers.js';
+
+const turn1 = [
+  { type: 'user_prompt', text: 'one' },
+  { type: 'text_delta', text: 'first answer' },
+  { type: 'turn_finished', reason: 'done', steps: 1, message: null },
+];
+const turn2Live = [
+  { type: 'user_prompt', text: 'two' },
+  { type: 'text_delta', text: 'second ' },
+  { type: 'text_delta', text: 'answer' },
+];
+const turn2Committed = [
+  { type: 'user_prompt', text: 'two' },
+  { type: 'text_delta', text: 'second answer' },
+  { type: 'turn_finished', reason: 'done', steps: 1, message: null },
+];
+
+/** A listener that records what the store told it. */
+function recorder() {
+  /** @type {any[]} */
+  const calls = [];
+  return {
+    calls,
+    changes: (/** @type {any} */ state, /** @type {any[]} */ changes) => calls.push(['changes', state, changes]),
+    replaceLive: (/** @type {any} */ old, /** @type {any[]} */ added) => calls.push(['replaceLive', old, added]),
+    reset: () => calls.push(['reset']),
+    tick: (/** @type {number} */ now) => calls.push(['tick', now]),
+  };
+}
+
+/** @param {import('../src/reducer.js').ChatState} state */
+const texts = (state) => state.items.map((i) => i.text);
+
+describe('ChatStore', () => {
+  test('replays the transcript, then applies live events to the live segment', () => {
+    const model = new FakeModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    const stop = store.start();
+    assert.equal(store.segments.length, 1);
+    assert.deepEqual(texts(store.segments[0]), ['one', 'first answer']);
+    const listener = recorder();
+    store.subscribe(listener);
+    model.receive({ type: 'events', events: turn2Live });
+    assert.deepEqual(texts(store.live), ['two', 'second answer']);
+    assert.equal(listener.calls.filter(([kind]) => kind === 'changes').length, 3);
+    stop();
+    assert.equal(model.listenerCount(), 0, 'cleanup removes every model listener');
+  });
+
+  test('a committed turn replaces only the live segment', () => {
+    const model = new FakeModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    const listener = recorder();
+    store.subscribe(listener);
+    model.receive({ type: 'events', events: turn2Live });
+    const live = store.live;
+    const first = store.segments[0];
+    model.set('transcript', [...turn1, ...turn2Committed]);
+    assert.equal(store.segments.length, 2);
+    assert.equal(store.segments[0], first, 'earlier turns are kept as they are');
+    assert.deepEqual(texts(store.segments[1]), ['two', 'second answer']);
+    assert.equal(store.live.items.length, 0);
+    const [kind, old, added] = listener.calls.at(-1);
+    assert.equal(kind, 'replaceLive');
+    assert.equal(old, live);
+    assert.deepEqual(added, [store.segments[1]]);
+  });
+
+  test('a transcript that is not an extension of the old one rebuilds everything', () => {
+    const model = new FakeModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    const listener = recorder();
+    store.subscribe(listener);
+    model.set('transcript', turn2Committed);
+    assert.deepEqual(listener.calls, [['reset']]);
+    assert.deepEqual(texts(store.segments[0]), ['two', 'second answer']);
+  });
+
+  test('cleared empties everything', () => {
+    const model = new FakeModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    model.receive({ type: 'events', events: turn2Live });
+    model.receive({ type: 'cleared' });
+    model.set('transcript', []);
+    assert.equal(store.segments.length, 0);
+    assert.equal(store.live.items.length, 0);
+  });
+
+  test('the "live" answer to ready catches a new store up once; stale or repeated answers are ignored', () => {
+    const model = new FakeModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    // Events sent before the answer (between initialize and ready) are part of the snapshot.
+    model.receive({ type: 'events', events: turn2Live.slice(0, 2) });
+    model.receive({ type: 'live', transcript_length: 0, events: [{ type: 'text_delta', text: 'stale' }] });
+    assert.deepEqual(texts(store.live), ['two', 'second ']);
+    model.receive({ type: 'live', transcript_length: turn1.length, events: turn2Live.slice(0, 2) });
+    assert.deepEqual(texts(store.live), ['two', 'second ']);
+    model.receive({ type: 'events', events: turn2Live.slice(2) });
+    // A second view's ready brings the same snapshot again: the store is complete already.
+    model.receive({ type: 'live', transcript_length: turn1.length, events: turn2Live });
+    assert.deepEqual(texts(store.live), ['two', 'second answer']);
+  });
+
+  test('malformed messages and traits are ignored', () => {
+    const model = new FakeModel({ transcript: 'nope' });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    for (const message of [null, 3, 'x', {}, { type: 'events' }, { type: 'events', events: 'x' }, { type: 'live' }]) {
+      model.receive(message);
+    }
+    assert.equal(store.segments.length, 0);
+    assert.equal(store.live.items.length, 0);
+  });
+
+  test('one ticker for the whole widget, only while a tool runs and someone watches', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    let now = 1_000_000;
+    const model = new FakeModel();
+    const store = new ChatStore(model.proxy(), { now: () => now });
+    store.start();
+    const a = recorder();
+    const b = recorder();
+    const unsubscribeA = store.subscribe(a);
+    store.subscribe(b);
+    model.receive({ type: 'events', events: [
+      { type: 'tool_call_started', id: 'c', name: 'slow', position: 0 },
+      { type: 'tool_running', id: 'c', name: 'slow', started_at: now / 1000 },
+    ] });
+    now += 250;
+    t.mock.timers.tick(TICK_MS * 2.5);
+    const ticks = (/** @type {any} */ r) => r.calls.filter((/** @type {any[]} */ c) => c[0] === 'tick').length;
+    assert.equal(ticks(a), 2);
+    assert.equal(ticks(b), 2);
+    unsubscribeA();
+    model.receive({ type: 'events', events: [{ type: 'tool_result', id: 'c', name: 'slow', output: '1', duration: 0.3 }] });
+    assert.equal(store.ticker, null, 'stopped when nothing runs');
+    t.mock.timers.tick(TICK_MS * 5);
+    assert.equal(ticks(b), 2);
+  });
+});
