@@ -15,10 +15,12 @@ export class MarkdownMessage {
   /**
    * @param {Document} doc
    * @param {AssistantItem} item
+   * @param {(source: string, doc: Document) => DocumentFragment} [render]  markdown -> sanitized DOM
    */
-  constructor(doc, item) {
+  constructor(doc, item, render = renderMarkdown) {
     this.doc = doc;
     this.item = item;
+    this.render = render;
     this.el = element(doc, 'div', 'nbs-assistant nbs-md', 'assistant');
     this.frozenEl = element(doc, 'div', 'nbs-frozen');
     this.tailEl = element(doc, 'div', 'nbs-tail');
@@ -32,8 +34,8 @@ export class MarkdownMessage {
     const { text } = this.item;
     if (text.length === this.rendered) return;
     this.rendered = text.length;
-    for (const chunk of this.splitter.update(text)) this.frozenEl.append(renderMarkdown(chunk, this.doc));
-    this.tailEl.replaceChildren(renderMarkdown(this.splitter.tail(text), this.doc));
+    for (const chunk of this.splitter.update(text)) this.frozenEl.append(this.render(chunk, this.doc));
+    this.tailEl.replaceChildren(this.render(this.splitter.tail(text), this.doc));
   }
 }
 
