@@ -136,7 +136,11 @@ class Assembler:
                 if not fragment:
                     return []
                 call.fragments.append(fragment)
-                return [self._delta(call, fragment)]
+                preview = call.preview
+                if preview is None:
+                    return [ToolArgumentsDelta(id=call.id, fragment=fragment)]
+                preview.feed(fragment)
+                return [ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())]
         call = self._call_for(part)
         if call is None:
             return []

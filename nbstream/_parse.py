@@ -17,6 +17,7 @@ from ._events import (
     MessageFinished,
     StreamError,
     TextDelta,
+    ToolArgumentsDelta,
     ToolCallReady,
     Usage,
 )
@@ -179,6 +180,8 @@ def parse_stream(
     """
     if wire not in WIRE_FORMATS:
         raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
+    if isinstance(chunks, (bytes, bytearray, memoryview, str)):
+        raise TypeError("chunks must be an iterable of bytes chunks: wrap a whole stream in a list, [data]")
     stream_type = SyncEventStream if _is_sync(chunks) else EventStream
     return stream_type(wire, chunks, previews=previews, provider=provider)
 
@@ -233,6 +236,8 @@ class _MessageBuilder:
         self._error: StreamFailure | None = None
 
     def add(self, event: Event) -> None:
+        if isinstance(event, ToolArgumentsDelta):
+            return  # the most frequent event; the ready call carries its whole arguments
         if isinstance(event, TextDelta):
             self._text.append(event.text)
         elif isinstance(event, ToolCallReady):

@@ -114,11 +114,16 @@ class PartialJSON:
             return
         end = len(text)
         self._consumed += end
-        if self._state == _STRING and not self._escape and self._high_surrogate is None:
-            run = _STRING_RUN.match(text)
-            if run is not None and run.end() == end:  # the common case: more of a long string
-                self._string_pieces.append(text)
-                return
+        if (  # the common case, tested with C-speed checks: more plain text of an open string
+            self._state == _STRING
+            and '"' not in text
+            and "\\" not in text
+            and text.isprintable()  # no control characters (nor a few rare ones that take the long way)
+            and not self._escape
+            and self._high_surrogate is None
+        ):
+            self._string_pieces.append(text)
+            return
         position = 0
         while position < end:
             state = self._state

@@ -519,6 +519,11 @@ def test_unknown_wire_format_is_refused_at_once() -> None:
         parse_stream("openai", [])  # type: ignore[call-overload]
 
 
+def test_a_bare_bytes_object_is_refused_with_a_hint() -> None:
+    with pytest.raises(TypeError, match=r"\[data\]"):
+        parse_stream("anthropic", b"event: ping\n\n")  # type: ignore[call-overload]
+
+
 async def test_an_async_source_cannot_be_read_with_a_plain_for() -> None:
     stream = parse_stream("anthropic", trickle([]))
     assert isinstance(stream, EventStream) and not isinstance(stream, SyncEventStream)
