@@ -6,8 +6,12 @@ import { element } from './dom.js';
 
 /** @typedef {import('./reducer.js').ToolCall} ToolCall */
 
+/** Outputs longer than this are collapsed... */
 export const MAX_LINES = 20;
 export const MAX_CHARS = 2000;
+/** ...to a preview this long. */
+const PREVIEW_LINES = 10;
+const PREVIEW_CHARS = 1000;
 
 /**
  * @param {Document} doc
@@ -32,7 +36,7 @@ export function renderResult(doc, call) {
     body.textContent = text;
     return el;
   }
-  const short = preview(text, MAX_LINES, MAX_CHARS);
+  const short = preview(text, PREVIEW_LINES, PREVIEW_CHARS);
   const total = countLines(text);
   const toggle = element(doc, 'button', 'nbs-button nbs-link', 'expand');
   toggle.setAttribute('type', 'button');

@@ -252,7 +252,7 @@ describe('tools and results', () => {
     const [rows, blob, short] = qa(el, 'result');
     const body = /** @type {HTMLElement} */ (rows.querySelector('pre'));
     assert.equal(rows.dataset.collapsed, 'true');
-    assert.ok((body.textContent ?? '').split('\n').length <= 21);
+    assert.ok((body.textContent ?? '').split('\n').length <= 21, 'a preview, not the whole output');
     q(rows, 'expand').click();
     assert.equal(rows.dataset.collapsed, 'false');
     assert.equal(body.textContent, long);
