@@ -1,11 +1,12 @@
 // Small text helpers shared by the views.
 
 /**
- * A duration for humans: "0.4s", "12.3s", "2m 05s".
+ * A duration for humans: "8ms", "0.4s", "12.3s", "2m 05s".
  * @param {number} seconds
  */
 export function formatSeconds(seconds) {
   const s = Math.max(0, seconds);
+  if (s < 0.1) return `${Math.round(s * 1000)}ms`;
   if (s < 60) return `${s.toFixed(1)}s`;
   const minutes = Math.floor(s / 60);
   const rest = Math.floor(s - minutes * 60);

@@ -149,6 +149,9 @@ export class ChatView {
   buildLayout() {
     const doc = this.doc;
     this.root = element(doc, 'div', 'nbstream');
+    // JupyterLab/Notebook 7 (Lumino) must not read keys pressed in the widget as notebook shortcuts
+    // (Enter on a focused Approve button, letters typed in the prompt).
+    this.root.setAttribute('data-lm-suppress-shortcuts', 'true');
     this.statusEl = element(doc, 'div', 'nbs-status', 'status');
     this.dot = element(doc, 'span', 'nbs-dot');
     this.statusText = element(doc, 'span', 'nbs-status-text');
@@ -168,8 +171,6 @@ export class ChatView {
     this.prompt.rows = 2;
     this.prompt.placeholder = 'Message the model — Enter to send, Shift+Enter for a new line';
     this.prompt.setAttribute('aria-label', 'Prompt');
-    // JupyterLab/Notebook 7 (Lumino) must not read keys typed here as notebook shortcuts.
-    this.prompt.setAttribute('data-lm-suppress-shortcuts', 'true');
     this.sendButton = button(doc, 'Send', 'send', 'nbs-button nbs-primary');
     this.stopButton = button(doc, 'Stop', 'stop', 'nbs-button nbs-danger');
     const controls = element(doc, 'div', 'nbs-controls');
