@@ -36,7 +36,8 @@ def baseline(chunks: list[bytes]) -> dict[str, Any]:
             payload = json.loads(event[event.index(b"data: ") + 6 :])
             if payload["type"] == "content_block_delta" and payload["delta"]["type"] == "input_json_delta":
                 fragments.append(payload["delta"]["partial_json"])
-    return json.loads("".join(fragments))  # type: ignore[no-any-return]
+    arguments: dict[str, Any] = json.loads("".join(fragments))
+    return arguments
 
 
 def run_nbstream(chunks: list[bytes], *, previews: bool) -> dict[str, Any]:

@@ -136,11 +136,7 @@ class Assembler:
                 if not fragment:
                     return []
                 call.fragments.append(fragment)
-                preview = call.preview
-                if preview is None:
-                    return [ToolArgumentsDelta(id=call.id, fragment=fragment)]
-                preview.feed(fragment)
-                return [ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())]
+                return [self._delta(call, fragment)]
         call = self._call_for(part)
         if call is None:
             return []
@@ -166,6 +162,7 @@ class Assembler:
             current = self._latest_at(part.index)
             if current is not None and not current.has_own_id and not current.started and not current.final:
                 # the id arrived after the call's first fragment: adopt it while nobody has seen the call yet
+                del self._by_id[current.id]
                 current.id = part.id
                 current.has_own_id = True
                 self._by_id[part.id] = current

@@ -89,10 +89,16 @@ class EventStream:
     if not TYPE_CHECKING:  # hidden from type checkers, so that an async-only stream is not an Iterable
 
         def __iter__(self) -> Iterator[Event]:
+            return self._sync_events()
+
+    def _sync_events(self) -> Iterator[Event]:
+        if not self.is_sync:
             raise TypeError(
                 "this EventStream reads an async byte source: iterate it with `async for`"
                 " (plain `for` needs the chunks as a sync iterable)"
             )
+        self._claim()
+        return self._from_sync(self._chunks)  # type: ignore[arg-type]
 
     def _claim(self) -> None:
         if self._started:
@@ -153,8 +159,7 @@ class SyncEventStream(EventStream):
     """An ``EventStream`` over a sync byte source: ``for`` works as well as ``async for``."""
 
     def __iter__(self) -> Iterator[Event]:
-        self._claim()
-        return self._from_sync(self._chunks)  # type: ignore[arg-type]
+        return self._sync_events()
 
 
 @overload

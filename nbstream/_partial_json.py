@@ -222,11 +222,11 @@ class PartialJSON:
             return
         frame = self._stack[-1]
         container = frame.container
-        if type(container) is dict:
-            container[frame.key] = value  # type: ignore[index]
+        if isinstance(container, list):
+            container.append(value)
+        elif frame.key is not None:  # always, in an object: the key was read before its value
+            container[frame.key] = value
             frame.key = None
-        else:
-            container.append(value)  # type: ignore[union-attr]
 
     def _open_string(self, *, is_key: bool) -> None:
         self._state = _STRING
@@ -314,8 +314,9 @@ class PartialJSON:
         token = self._token
         first = token[:1] or text[position]
         run = (_LITERAL_RUN if first in "tfn" else _NUMBER_RUN).match(text, position)
-        token += run.group()  # type: ignore[union-attr]
-        position = run.end()  # type: ignore[union-attr]
+        assert run is not None  # a `*` pattern always matches
+        token += run.group()
+        position = run.end()
         self._token = token
         if position < len(text):
             self._end_token()
@@ -354,11 +355,10 @@ class PartialJSON:
             container = frame.container.copy()
             cost += len(container) * _ITEM_COST + _FRAME_COST
             if tail is not _NOTHING:
-                if type(container) is dict:
-                    if frame.key is not None:
-                        container[frame.key] = tail  # type: ignore[index]
-                else:
-                    container.append(tail)  # type: ignore[union-attr]
+                if isinstance(container, list):
+                    container.append(tail)
+                elif frame.key is not None:
+                    container[frame.key] = tail
             tail = container
         if not self._stack and self._state == _AFTER_VALUE:
             return self._root, cost

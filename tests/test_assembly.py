@@ -405,3 +405,14 @@ def test_positions_follow_the_order_in_which_calls_start() -> None:
     ]
     assert started == [("b", "g", 0), ("call_0", "f", 1)]
     assert [(ready.id, ready.position) for ready in readies(events)] == [("b", 0), ("call_0", 1)]
+
+
+def test_an_adopted_id_frees_the_generated_one() -> None:
+    events = run(
+        ToolPart(None, 0, None, "{}"),  # would be call_0
+        ToolPart("real", 0, "f", None),  # adopted: the call is "real" now
+        ToolEndPart("real", 0),
+        ToolPart("call_0", 1, "g", "{}"),  # a provider id that happens to read call_0: a new call
+        EndPart(),
+    )
+    assert [(ready.id, ready.name) for ready in readies(events)] == [("real", "f"), ("call_0", "g")]

@@ -599,3 +599,10 @@ def test_cost_scales_linearly() -> None:
             best[size] = min(best[size], time.process_time() - start)
             assert message.tool_calls[0].arguments == expected
     assert best[128 * 1024] < 8 * best[32 * 1024], best
+
+
+def test_an_event_stream_made_directly_over_a_sync_source_is_iterable_too() -> None:
+    name = "openai_chat_text_only.sse"
+    stream = EventStream("openai-chat", [fixture(name)])
+    assert stream.is_sync
+    assert collect(stream) == collect(events_sync(name, [fixture(name)]))
