@@ -37,7 +37,7 @@ from ._messages import (
     UserMessage,
 )
 from ._model import Model, ModelRequest, ToolSpec
-from ._parse import EventStream, collect, parse_stream
+from ._parse import EventStream, SyncEventStream, collect, parse_stream
 from ._script import Call, Pause, Say, ScriptedModel
 from ._session import Session
 from ._tools import Tool, ToolRegistry, tool
@@ -69,6 +69,7 @@ __all__ = [
     "StreamError",
     "StreamFailure",
     "StreamFault",
+    "SyncEventStream",
     "TextDelta",
     "TokenUsage",
     "Tool",
