@@ -56,7 +56,7 @@ async def test_teaching_exercise_text_keeps_flowing_while_the_tool_runs() -> Non
             [
                 Say("Let me start the slow tool."),
                 Call("slow", {"seconds": 2}),
-                Say("While it runs, I keep talking. " * 12, over=3.0),
+                Say("While it runs, I keep talking. " * 12, chunk=1, over=3.0),
             ],
             [Say("The tool said it slept.")],
         ]
