@@ -40,6 +40,7 @@ from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
 from ._script import Call, Pause, Say, ScriptedModel
 from ._session import Session
+from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, ToolRegistry, tool
 from ._widget import StreamChat
 
@@ -71,6 +72,7 @@ __all__ = [
     "StreamFault",
     "SyncEventStream",
     "TextDelta",
+    "Timeline",
     "TokenUsage",
     "Tool",
     "ToolArgumentsDelta",
@@ -83,6 +85,7 @@ __all__ = [
     "ToolResult",
     "ToolResultMessage",
     "ToolRunning",
+    "ToolSpan",
     "ToolSpec",
     "TurnFinished",
     "Usage",

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from ._errors import ConfigurationError, MissingAPIKeyError
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
@@ -43,20 +45,21 @@ class ProviderSpec:
         return HttpRequestSpec(url=base_url.rstrip("/") + self.path, body=self.build(model, request, options))
 
     def resolve_key(self, api_key: str | None, base_url: str | None) -> str | None:
-        """The key to use; a missing key is an error only for the provider's own endpoint.
+        """The key to use. The environment's key only ever goes to the provider's own endpoint.
 
-        OpenAI-compatible local servers (vLLM, llama.cpp, LM Studio) and Ollama need none.
+        With ``base_url`` pointing elsewhere (vLLM, llama.cpp, LM Studio, OpenRouter...), pass ``api_key=`` if the
+        server wants one: sending your OpenAI key to a third-party server would leak it.
         """
         if api_key:
             return api_key
         if self.key_variable is None:
             return None
+        if base_url is not None and httpx.URL(base_url).host != httpx.URL(self.default_base_url).host:
+            return None
         key = os.environ.get(self.key_variable)
-        if key:
-            return key
-        if base_url is None:
+        if not key:
             raise MissingAPIKeyError(self.name, self.key_variable)
-        return None
+        return key
 
 
 def _arguments_object(call_arguments: dict[str, Any] | None) -> dict[str, Any]:

@@ -161,3 +161,12 @@ def test_retry_after() -> None:
     assert _parse_retry_after(None) is None
     assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert _parse_retry_after("soon") is None
+
+
+def test_the_environment_key_never_goes_to_another_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real-openai-key")
+    spec, _ = parse_model_string("openai:qwen")
+    assert spec.resolve_key(None, "http://127.0.0.1:8000/v1") is None
+    assert spec.resolve_key("sk-for-this-server", "http://127.0.0.1:8000/v1") == "sk-for-this-server"
+    assert spec.resolve_key(None, "https://api.openai.com/v1") == "sk-real-openai-key"
+    assert spec.resolve_key(None, None) == "sk-real-openai-key"

@@ -184,7 +184,7 @@ class ProviderServer:
                 keep = await self._respond(request, reader, writer)
                 if not keep or request.headers.get("connection", "").lower() == "close":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, BadRequest, _Dropped):
+        except (ConnectionError, asyncio.IncompleteReadError, BadRequest, _Dropped, asyncio.CancelledError):
             pass
         finally:
             self._connections.discard(task)
