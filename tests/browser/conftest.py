@@ -1,57 +1,24 @@
-"""Fixtures for the browser tests: a real JupyterLab server with isolated dirs, headless Debian Chromium.
-
-One server per test session (it takes seconds to start); a fresh browser context, workspace and kernel per
-test. The server puts the repository under test on ``PYTHONPATH``, so the kernels import this checkout's
-nbstream. A second kernelspec, ``nbstream-ipykernel6``, runs a cached virtualenv with ipykernel 6
-(``make_ipykernel6_env.sh``), because kernel behaviour that shapes the widget differs between 6 and 7.
-"""
+"""Fixtures for the browser tests: one JupyterLab server per session (it takes seconds to start), Chromium
+per module, and per test a fresh browser context, workspace and kernel (see jupyter_lab.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import nbformat
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-crash-reporter",
-    "--disable-breakpad",
-]
-IPYKERNEL7 = "python3"
-IPYKERNEL6 = "nbstream-ipykernel6"
-KERNELS = [IPYKERNEL7, IPYKERNEL6]
-HARMLESS_PAGE_ERRORS = (
-    # Notebook 7.6.5 logs these on every page (BROWSER_TESTING.md); nothing else is tolerated.
-    "reading 'schema'",
-    "filebrowser:open-path not registered",
+from jupyter_lab import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HARMLESS_PAGE_ERRORS,
+    JupyterServer,
+    Lab,
+    start_server,
+    stop_server,
 )
-TOKEN = uuid.uuid4().hex
+from playwright.sync_api import Browser, sync_playwright
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,6 +26,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+
+
+_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -69,219 +39,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-_FAILED = pytest.StashKey[bool]()
-
-
-@dataclass
-class JupyterServer:
-    url: str
-    token: str
-    root: Path
-    env: dict[str, str]
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def api(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def delete_kernels(self) -> None:
-        """Idle kernels left running slow every later test on 2 cores."""
-        for session in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{session['id']}")
-        for kernel in self.api("GET", "/api/kernels"):
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _isolated_env(base: Path) -> dict[str, str]:
-    dirs = {
-        "JUPYTER_CONFIG_DIR": "config",
-        "JUPYTER_DATA_DIR": "data",
-        "JUPYTER_RUNTIME_DIR": "runtime",
-        "IPYTHONDIR": "ipython",
-        "JUPYTERLAB_SETTINGS_DIR": "lab-settings",
-        "JUPYTERLAB_WORKSPACES_DIR": "lab-workspaces",
-        "TMPDIR": "tmp",
-        "XDG_CONFIG_HOME": "xdg/config",
-        "XDG_CACHE_HOME": "xdg/cache",
-        "XDG_DATA_HOME": "xdg/data",
-        "XDG_RUNTIME_DIR": "xdg/runtime",
-    }
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("JUPYTER", "ANYWIDGET"))}
-    for variable, sub in dirs.items():
-        path = base / sub
-        path.mkdir(parents=True, exist_ok=True)
-        env[variable] = str(path)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    env["JUPYTER_PLATFORM_DIRS"] = "1"
-    # No news or update toasts over the notebook.
-    notification = (
-        base / "lab-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    )
-    notification.parent.mkdir(parents=True, exist_ok=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    return env
-
-
-def _install_ipykernel6(env: dict[str, str]) -> None:
-    script = Path(__file__).with_name("make_ipykernel6_env.sh")
-    made = subprocess.run(
-        ["bash", str(script)],
-        env={**env, "PYTHON": sys.executable},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        raise RuntimeError(f"could not create the ipykernel 6 venv:\n{made.stderr}")
-    python = made.stdout.strip().splitlines()[-1]
-    subprocess.run(
-        [
-            python,
-            "-m",
-            "ipykernel",
-            "install",
-            "--user",
-            "--name",
-            IPYKERNEL6,
-            "--display-name",
-            "ipykernel 6",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture(scope="session")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    base = tmp_path_factory.mktemp("jupyter")
-    env = _isolated_env(base)
-    _install_ipykernel6(env)
-    root = base / "notebooks"
-    root.mkdir()
-    port = _free_port()
-    log = base / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "lab",
-                "--no-browser",
-                "--allow-root",
-                f"--IdentityProvider.token={TOKEN}",
-                "--ServerApp.ip=127.0.0.1",
-                f"--port={port}",
-                "--ServerApp.port_retries=0",
-                f"--notebook-dir={root}",
-                "--LabApp.news_url=None",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            env=env,
-            cwd=root,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = JupyterServer(f"http://127.0.0.1:{port}", TOKEN, root, env, process, log)
+    server = start_server(tmp_path_factory.mktemp("jupyter"))
     try:
-        _wait_until_up(server)
         yield server
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop_server(server)
 
 
-def _wait_until_up(server: JupyterServer, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited:\n{server.log.read_text()}")
-        try:
-            server.api("GET", "/api/status")
-            return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.25)
-    raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{server.log.read_text()}")
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running on this thread while it is open, which
+    # would stop pytest-asyncio from running the async tests of the modules collected after this one.
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:
             chromium.close()
-
-
-@dataclass
-class Lab:
-    """One test's view of JupyterLab: its page, its notebook, and the page errors it saw."""
-
-    server: JupyterServer
-    page: Page
-    errors: list[str] = field(default_factory=list)
-
-    def write_notebook(self, name: str, cells: list[str], kernel: str = IPYKERNEL7) -> str:
-        notebook = nbformat.v4.new_notebook()
-        notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-        notebook.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
-        path = self.server.root / name
-        nbformat.write(notebook, path)
-        return name
-
-    def open(self, name: str) -> None:
-        workspace = uuid.uuid4().hex[:12]
-        self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}/tree/{name}?token={self.server.token}")
-        self.page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        self._wait_kernel_started(name)
-        self.wait_idle()
-
-    def _wait_kernel_started(self, name: str, timeout: float = 60.0) -> None:
-        """The execution indicator says idle for a moment before the kernel even connects: ask the server."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for session in self.server.api("GET", "/api/sessions"):
-                kernel = session.get("kernel") or {}
-                if session.get("path") == name and kernel.get("execution_state") == "idle":
-                    return
-            time.sleep(0.2)
-        raise TimeoutError(f"no idle kernel for {name} after {timeout} s")
-
-    def wait_idle(self, timeout: float = 60.0) -> None:
-        self.page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status=idle]", state="attached", timeout=timeout * 1000
-        )
-
-    def run_all(self) -> None:
-        self.page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-        self.page.click("[data-command='runmenu:run-all']")
-
-    def cell_output(self, index: int) -> str:
-        return self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
-
-    def wait_cell_output(self, index: int, text: str, timeout: float = 30.0) -> None:
-        locator = self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
-        locator.filter(has_text=text).wait_for(timeout=timeout * 1000)
 
 
 @pytest.fixture

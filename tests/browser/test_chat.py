@@ -13,7 +13,7 @@ import textwrap
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, IPYKERNEL6, KERNELS, REPO, Lab
+from jupyter_lab import ARTIFACTS, IPYKERNEL6, KERNELS, REPO, Lab
 
 WIDGET = ".nbstream"
 TEXT = "[data-nbstream=text]"
