@@ -26,7 +26,7 @@ import concurrent.futures
 import contextlib
 import pathlib
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 import anywidget
@@ -40,6 +40,7 @@ from ._events import Event, TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message
 from ._model import Model
 from ._session import Session
+from ._tools import Tool
 
 __all__ = ["StreamChat", "TurnHandle"]
 
@@ -123,7 +124,7 @@ class StreamChat(anywidget.AnyWidget):
         self,
         model: str | Model = "demo",
         *,
-        tools: Any = (),
+        tools: Iterable[Tool | Callable[..., Any]] = (),
         system: str | None = None,
         **session_options: Any,
     ) -> None:
@@ -193,10 +194,12 @@ class StreamChat(anywidget.AnyWidget):
         self._runner.call_soon(self._enqueue, _ClearJob())
 
     def approve(self, call_id: str) -> None:
+        """Let a ``confirm=True`` call run (an unknown id is reported in ``status_message``)."""
         self._check_open()
         self._runner.call_soon(self._guarded, self._session.approve, call_id)
 
     def deny(self, call_id: str) -> None:
+        """Refuse a ``confirm=True`` call: the model is told the user denied it."""
         self._check_open()
         self._runner.call_soon(self._guarded, self._session.deny, call_id)
 
