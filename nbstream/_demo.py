@@ -220,6 +220,16 @@ def _join(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+def _while_tools_run(tools: list[ToolSpec]) -> str:
+    """Text streamed after the calls: each tool already runs, so the words and the tools move together."""
+    names = _join([t.name for t in tools])
+    verb = "runs" if len(tools) == 1 else "run"
+    return (
+        f"\n\nWhile {names} {verb}, I keep talking: nbstream starts a tool the moment its call is complete, "
+        "so this text streams in while the tool works. When the result is back, I will read it and answer."
+    )
+
+
 def _results_answer(results: list[ToolResultMessage]) -> str:
     lines = []
     for result in results:
@@ -307,6 +317,8 @@ class DemoModel:
             steps.append(
                 Call(tool.name, demo_arguments(prompt, tool), id=identifier, delay=8 / self.chars_per_second)
             )
+        if self._wire != "openai-chat":  # there a call is final only when the response ends
+            steps.append(self._say(_while_tools_run(tools)))
         return steps
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[bytes]:

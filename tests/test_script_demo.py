@@ -271,5 +271,6 @@ async def test_demo_two_step_flow_through_a_session() -> None:
     finished = events[-1]
     assert isinstance(finished, TurnFinished) and (finished.reason, finished.steps) == ("done", 2)
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    assert text == "Let me call `slow_sum`.**slow_sum** returned `42`.\n"
+    assert text.startswith("Let me call `slow_sum`.\n\nWhile `slow_sum` runs, I keep talking")
+    assert text.endswith("I will read it and answer.**slow_sum** returned `42`.\n")
     await session.aclose()
