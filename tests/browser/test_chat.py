@@ -265,7 +265,7 @@ def test_text_streams_while_a_cell_blocks(lab: Lab, kernel: str) -> None:
     seen = samples(lab)
     during = [s for s in seen if float(start) + 0.25 <= s["t"] <= float(end) - 0.25]
     gained, distinct, covered = growth_while(during)
-    assert covered > 3, f"only {covered:.1f} s of samples during the block"
+    assert covered > 2.5, f"only {covered:.1f} s of samples during the block"
     assert gained > 120 and distinct >= 8, f"text gained {gained} chars in {distinct} steps during the block"
 
 
