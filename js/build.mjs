@@ -36,7 +36,7 @@ const options = {
   format: 'esm',
   minify: !watch,
   sourcemap: watch ? 'inline' : false,
-  target: ['es2021'],
+  target: ['es2022'],
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
