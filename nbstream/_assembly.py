@@ -45,6 +45,9 @@ __all__ = ["INCOMPLETE_CALL", "Assembler"]
 
 INCOMPLETE_CALL = "incomplete: the stream ended before the call was complete"
 _NO_NAME = "the model sent a tool call without a name"
+MAX_DEPTH = 100
+"""Arguments and previews nested deeper are refused: pydantic can neither dump nor read back events holding a
+value nested ~200 levels deep, and no real tool takes such arguments."""
 
 
 class _Call:
@@ -210,6 +213,9 @@ class Assembler:
         if preview is None:
             return ToolArgumentsDelta(id=call.id, fragment=fragment)
         preview.feed(fragment)
+        if preview.deepest > MAX_DEPTH:  # such a preview would make the event unserializable: stop previews
+            call.preview = None
+            return ToolArgumentsDelta(id=call.id, fragment=fragment)
         return ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())
 
     def _find_ended(self, part: ToolEndPart) -> _Call | None:
@@ -298,4 +304,20 @@ def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"invalid JSON arguments: {exc}"
     if not isinstance(value, dict):
         return None, f"invalid JSON arguments: expected an object, got {type(value).__name__}"
+    if _nested_too_deep(value, raw):
+        return None, f"invalid JSON arguments: nested more than {MAX_DEPTH} levels deep"
     return value, None
+
+
+def _nested_too_deep(arguments: dict[str, Any], raw: str) -> bool:
+    if raw.count("{") + raw.count("[") <= MAX_DEPTH:  # the common case, at C speed: too few brackets
+        return False
+    pending: list[tuple[Any, int]] = [(arguments, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return False

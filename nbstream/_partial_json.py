@@ -76,6 +76,7 @@ class PartialJSON:
 
     __slots__ = (
         "_consumed",
+        "_deepest",
         "_escape",
         "_failed",
         "_high_surrogate",
@@ -92,6 +93,7 @@ class PartialJSON:
     def __init__(self) -> None:
         self._state = _VALUE
         self._stack: list[_Frame] = []
+        self._deepest = 0
         self._root: Any = _NOTHING
         self._failed = False
         self._string_pieces: list[str] = []
@@ -107,6 +109,11 @@ class PartialJSON:
     def failed(self) -> bool:
         """The text is not JSON: previews stopped."""
         return self._failed
+
+    @property
+    def deepest(self) -> int:
+        """How deeply containers have nested so far (the preview holds values that deep)."""
+        return self._deepest
 
     def feed(self, text: str) -> None:
         """Consume the next fragment (any length, cut anywhere)."""
@@ -178,11 +185,9 @@ class PartialJSON:
 
     def _open_value(self, char: str) -> int:
         if char == "{":
-            self._stack.append(_Frame({}))
-            self._state = _OBJECT_START
+            self._open_container({}, _OBJECT_START)
         elif char == "[":
-            self._stack.append(_Frame([]))
-            self._state = _ARRAY_START
+            self._open_container([], _ARRAY_START)
         elif char == '"':
             self._open_string(is_key=False)
         elif char == "-" or "0" <= char <= "9" or char in "tfn":
@@ -192,6 +197,13 @@ class PartialJSON:
         else:
             self._failed = True
         return 1
+
+    def _open_container(self, container: dict[str, Any] | list[Any], state: int) -> None:
+        stack = self._stack
+        stack.append(_Frame(container))
+        self._state = state
+        if len(stack) > self._deepest:
+            self._deepest = len(stack)
 
     def _after_value(self, char: str) -> None:
         stack = self._stack

@@ -25,11 +25,14 @@ __all__ = [
     "SSEJSONParser",
     "error_message",
     "int_or_none",
+    "load_json",
     "optional_str",
 ]
 
 _SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 _EXCERPT_CHARS = 80
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _LineSplitter:
@@ -172,6 +175,28 @@ def optional_str(container: dict[str, Any], key: str) -> str | None:
     raise MalformedFrame(f"{key} is {type(value).__name__}, not a string")
 
 
+def load_json(text: str) -> Any:
+    """``json.loads``, with lone surrogates (``"\\ud800"`` escapes) replaced by U+FFFD.
+
+    JSON may escape half a surrogate pair, but such a string cannot be encoded as UTF-8: events holding one
+    could not be serialized (logs, the widget). Raises ``ValueError`` / ``RecursionError`` as ``json.loads``.
+    """
+    value = json.loads(text)
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
+        return _without_surrogates(value)
+    return value
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
+
+
 def error_message(error: Any) -> str:
     """The human part of a provider's error value: ``{"message": ...}`` or a bare string."""
     if isinstance(error, dict):
@@ -222,7 +247,7 @@ class JSONFrameParser:
         if not data or data.isspace():
             return
         try:
-            obj = json.loads(data)
+            obj = load_json(data)
         except (ValueError, RecursionError):
             out.append(self._malformed("not valid JSON", data))
             return
