@@ -42,7 +42,7 @@ from ._script import Call, Pause, Say, ScriptedModel
 from ._session import Session
 from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, ToolRegistry, tool
-from ._widget import StreamChat
+from ._widget import FrontendMissingError, StreamChat, TurnHandle
 
 __version__ = "0.1.0"
 
@@ -54,6 +54,7 @@ __all__ = [
     "ConfigurationError",
     "DemoModel",
     "Event",
+    "FrontendMissingError",
     "EventStream",
     "Message",
     "MessageFinished",
@@ -88,6 +89,7 @@ __all__ = [
     "ToolSpan",
     "ToolSpec",
     "TurnFinished",
+    "TurnHandle",
     "Usage",
     "UserMessage",
     "__version__",

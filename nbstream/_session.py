@@ -80,6 +80,7 @@ class Session:
         self._messages: list[Message] = []
         self._results_by_call: dict[str, ToolResultMessage] = {}
         self._turn: asyncio.Task[None] | None = None
+        self._cancel_requested = False
         self._approvals: dict[str, asyncio.Future[bool]] = {}
 
     def __repr__(self) -> str:
@@ -114,8 +115,12 @@ class Session:
         self._results_by_call.clear()
 
     def cancel(self) -> None:
-        """Stop the running turn: close the stream, cancel tools, keep what arrived. Call it on the loop."""
-        if self._turn is not None and not self._turn.done():
+        """Stop the running turn: close the stream, cancel tools, keep what arrived. Call it on the loop.
+
+        Idempotent: a second cancel must not interrupt the turn's own cleanup (which ends with ``TurnFinished``).
+        """
+        if self._turn is not None and not self._turn.done() and not self._cancel_requested:
+            self._cancel_requested = True
             self._turn.cancel()
 
     def approve(self, call_id: str) -> None:
@@ -147,6 +152,7 @@ class Session:
         queue: asyncio.Queue[Event] = asyncio.Queue()
         turn = asyncio.get_running_loop().create_task(self._run_turn(prompt, queue.put_nowait))
         self._turn = turn
+        self._cancel_requested = False
         try:
             while True:
                 event = await queue.get()

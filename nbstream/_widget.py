@@ -25,6 +25,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import pathlib
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -40,6 +41,7 @@ from ._events import Event, TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message
 from ._model import Model
 from ._session import Session
+from ._timeline import Timeline
 from ._tools import Tool
 
 __all__ = ["StreamChat", "TurnHandle"]
@@ -69,6 +71,7 @@ class TurnHandle:
     def __init__(self, prompt: str) -> None:
         self.prompt = prompt
         self.events: list[Event] = []
+        self.arrivals: list[float] = []  # perf_counter when each event arrived, for ``timeline()``
         self.reason: TurnReason | None = None
         self._future: concurrent.futures.Future[AssistantMessage | None] = concurrent.futures.Future()
         # Running from the start: a waiter that is cancelled (an interrupted cell) cannot cancel the turn.
@@ -77,6 +80,14 @@ class TurnHandle:
 
     def done(self) -> bool:
         return self._future.done()
+
+    def timeline(self) -> Timeline:
+        """When each event of this turn arrived: text ticks and tool bars (display it, or read its numbers)."""
+        return Timeline(zip(self.arrivals[: len(self.events)], self.events))
+
+    def _record(self, event: Event) -> None:
+        self.arrivals.append(time.perf_counter())
+        self.events.append(event)
 
     def result(self, timeout: float | None = None) -> AssistantMessage | None:
         """The turn's last assistant message (``None`` if it produced none); blocks until the turn ends.
@@ -151,6 +162,7 @@ class StreamChat(anywidget.AnyWidget):
         self._stop_requested = False  # for the active turn
         self._cancel_sent = False
         self._turn_events: list[DisplayEvent] = []
+        self._last_handle: TurnHandle | None = None
         self._pending: list[DisplayEvent] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tracker = StatusTracker()
@@ -166,12 +178,19 @@ class StreamChat(anywidget.AnyWidget):
         self._check_open()
         handle = TurnHandle(prompt)
         handle._loop_thread = self._runner
+        self._last_handle = handle
         self._runner.call_soon(self._enqueue, handle)
         return handle
 
     def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Register a tool (decorator, with or without options); re-running a cell replaces it by name."""
         return self._session.tool(fn, **options)
+
+    def timeline(self) -> Timeline:
+        """The timeline of the latest turn sent (see ``TurnHandle.timeline``)."""
+        if self._last_handle is None:
+            raise RuntimeError("no turn yet: send a prompt first")
+        return self._last_handle.timeline()
 
     @property
     def messages(self) -> list[Message]:
@@ -290,7 +309,7 @@ class StreamChat(anywidget.AnyWidget):
         reason: TurnReason = "error"
         try:
             async for event in self._session.send(handle.prompt):
-                handle.events.append(event)
+                handle._record(event)
                 self._emit(to_display(event))
                 if isinstance(event, TurnFinished):
                     reason = event.reason
@@ -301,7 +320,7 @@ class StreamChat(anywidget.AnyWidget):
             raise
         except Exception as error:  # a bug or bad setup surfaced mid-turn: show it, keep the kernel alive
             failure = TurnFinished(reason="error", steps=0, message=f"{type(error).__name__}: {error}")
-            handle.events.append(failure)
+            handle._record(failure)
             self._emit(to_display(failure))
             self._end_turn()
             handle._fail(error)

@@ -304,3 +304,14 @@ async def test_session_events_round_trip_as_json() -> None:
     model = ScriptedModel([[Say("Hi. "), Call("slow", {"seconds": 0}), Pause(0.01)], [Say("Bye.")]])
     events = [e async for e in Session(model=model, tools=[slow]).send("go")]
     assert EVENTS.validate_json(EVENTS.dump_json(events)) == events
+
+
+async def test_cancel_twice_still_ends_the_turn_once() -> None:
+    session = Session(model=ScriptedModel([[Say("words " * 40, over=2.0)]]))
+    seen = []
+    async for event in session.send("go"):
+        seen.append(event)
+        if isinstance(event, TextDelta) and len(seen) == 3:
+            session.cancel()
+            session.cancel()
+    assert [type(e) for e in seen].count(TurnFinished) == 1 and seen[-1].reason == "cancelled"

@@ -481,3 +481,26 @@ def test_close_stops_the_thread(make_chat: Callable[..., StreamChat]) -> None:
     assert sum(t.name == "nbstream-chat" for t in threading.enumerate()) == thread_count - 1
     with pytest.raises(RuntimeError, match="closed"):
         chat.send("again")
+
+
+async def test_timeline_of_a_turn_shows_text_flowing_while_the_tool_runs(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    async def nap() -> str:
+        """Sleep a little."""
+        await asyncio.sleep(0.6)
+        return "rested"
+
+    chat = make_chat(
+        ScriptedModel([[Call("nap", {}), Say("still talking " * 20, chunk=1, over=1.0)], [Say("done")]]),
+        tools=[nap],
+    )
+    with pytest.raises(RuntimeError, match="no turn yet"):
+        chat.timeline()
+    await chat.send("go")
+    timeline = chat.timeline()
+    (span,) = timeline.tools
+    assert (span.name, span.state) == ("nap", "done")
+    assert span.duration == pytest.approx(0.6, abs=0.25)
+    assert timeline.text_during_tools() >= 5
+    assert 'data-nbstream="tool"' in timeline._repr_html_()
