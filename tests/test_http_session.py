@@ -27,7 +27,7 @@ from nbstream import (
     ToolRunning,
     TurnFinished,
 )
-from nbstream._encode import call_id, encode_turn
+from nbstream._encode import Step, call_id, encode_turn
 from nbstream._wire import WIRE_FORMATS, WireFormat
 from nbstream.testing import (
     Call,
@@ -148,7 +148,7 @@ def tool_names(wire: WireFormat, body: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_the_two_step_tool_loop_sends_each_providers_history_shape(wire: WireFormat) -> None:
     invocations: list[dict[str, Any]] = []
-    turns = [
+    turns: list[list[Step]] = [
         [Say("Checking both cities."), Call("lookup", PARIS), Call("lookup", OSLO)],
         [Say("Paris and Oslo are sunny.")],
     ]
@@ -179,7 +179,7 @@ async def test_the_two_step_tool_loop_sends_each_providers_history_shape(wire: W
 @pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_the_key_is_sent_but_never_shown(wire: WireFormat, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    turns = [[Say("One moment."), Call("lookup", PARIS)], [Say("Sunny.")]]
+    turns: list[list[Step]] = [[Say("One moment."), Call("lookup", PARIS)], [Say("Sunny.")]]
     async with ProviderServer(turns, faults=[HttpStatus(401, requests={2})]) as server:
         session = session_for(server, wire, api_key=SECRET, tools=[counting_lookup([])])
         events = await run_turn(session)
@@ -254,7 +254,11 @@ async def test_without_a_key_a_local_server_gets_no_auth_header(
 async def test_a_replayed_call_id_runs_once_and_the_result_is_reused(wire: WireFormat) -> None:
     invocations: list[dict[str, Any]] = []
     replayed = Call("lookup", PARIS, id=call_id(wire, 1))
-    turns = [[Say("Looking."), replayed], [Say("Looking again."), replayed], [Say("Sunny.")]]
+    turns: list[list[Step]] = [
+        [Say("Looking."), replayed],
+        [Say("Looking again."), replayed],
+        [Say("Sunny.")],
+    ]
     async with ProviderServer(turns, seed=3) as server:
         session = session_for(server, wire, tools=[counting_lookup(invocations)])
         events = await run_turn(session)
@@ -314,7 +318,7 @@ class HangingServer:
 
 @pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_cancel_mid_stream_closes_the_connection_and_leaves_no_task(wire: WireFormat) -> None:
-    script = [Say("Let me look."), Call("lookup", PARIS), Say("Still going")]
+    script: list[Step] = [Say("Let me look."), Call("lookup", PARIS), Say("Still going")]
     frames = [frame.data for frame in encode_turn(wire, script, model="m")]
     last = next(i for i, data in enumerate(frames) if b'"Still going"' in data)
     invocations: list[dict[str, Any]] = []
@@ -359,7 +363,7 @@ async def test_cancel_mid_stream_closes_the_connection_and_leaves_no_task(wire: 
 
 @pytest.mark.parametrize("read_timeout", [0.3, 0.9])
 async def test_a_stall_ends_as_stalled_after_the_read_timeout(read_timeout: float) -> None:
-    turn = [Say("Let me look that up."), Call("lookup", PARIS), Say("More text.")]
+    turn: list[Step] = [Say("Let me look that up."), Call("lookup", PARIS), Say("More text.")]
     async with ProviderServer([turn], faults=[Stall(after_frames=4, seconds=None)]) as server:
         session = session_for(server, "anthropic", read_timeout=read_timeout, tools=[counting_lookup([])])
         started = time.monotonic()
