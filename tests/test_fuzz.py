@@ -525,3 +525,44 @@ def test_async_path(
     check_response(events, previews=previews)
     assert _dump(events) == _dump(expected)
     assert message == collect(expected).model_dump_json().encode()
+
+
+@st.composite
+def ollama_whole_calls(draw: st.DrawFn) -> tuple[list[str], bytes]:
+    """Whole Ollama calls, some with ids that look like the ones the parser makes up (``call_<n>``)."""
+    count = draw(st.integers(1, 5))
+    given = draw(st.lists(st.sampled_from(["call_0", "call_1", "call_2", "call_1_", "x"]), unique=True))
+    names = [f"tool{n}" for n in range(count)]
+    calls: list[dict[str, Any]] = []
+    for name in names:
+        call: dict[str, Any] = {"function": {"name": name, "arguments": {}}}
+        if given and draw(st.booleans()):
+            call["id"] = given.pop()
+        calls.append(call)
+    lines = [{"message": {"content": "", "tool_calls": [call]}, "done": False} for call in calls]
+    lines.append({"message": {"content": ""}, "done": True, "done_reason": "stop"})
+    return names, b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+@fuzz_settings(200)
+@given(calls=ollama_whole_calls())
+@example(
+    calls=(
+        ["tool0", "tool1"],
+        b'{"message": {"tool_calls": [{"id": "call_1", "function": {"name": "tool0"}},'
+        b' {"function": {"name": "tool1"}}]}, "done": true}\n',
+    )
+)
+@example(
+    calls=(
+        ["tool0", "tool1"],
+        b'{"message": {"tool_calls": [{"function": {"name": "tool0"}},'
+        b' {"id": "call_0", "function": {"name": "tool1"}}]}, "done": true}\n',
+    )
+)
+def test_ollama_whole_calls_are_never_lost(calls: tuple[list[str], bytes]) -> None:
+    """Each whole call is a call of its own, whatever ids the model gave: none is mistaken for a replay."""
+    names, data = calls
+    events = list(parse_stream("ollama", [data]))
+    check_response(events, previews=True)
+    assert [call.name for call in collect(events).tool_calls] == names

@@ -2,8 +2,9 @@
 
 Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and often without an id; the
 parser re-serializes the arguments, gives id-less calls a synthetic ``call_<n>`` (so two whole calls are never
-merged) and ends each call at once. Calls may ride on the final ``done: true`` line, so they are read before
-finishing.
+merged) and ends each call at once. A made-up id is never one already used, and a model's id equal to a
+made-up one is made unique too: the assembler would take that call for a replay and drop it. Calls may ride on
+the final ``done: true`` line, so they are read before finishing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class OllamaParser(NDJSONParser):
     def __init__(self) -> None:
         super().__init__()
         self._call_count = 0
+        self._ids: set[str] = set()  # every call id handed out in this response
+        self._made_up: set[str] = set()
 
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
         error = obj.get("error")
@@ -67,10 +70,19 @@ class OllamaParser(NDJSONParser):
         if index is not None and type(index) is not int:
             raise MalformedFrame("tool call index is not an integer")
         arguments = _arguments_text(function.get("arguments"))
-        call_id = optional_str(call, "id") or f"call_{self._call_count}"
+        call_id = optional_str(call, "id") or None
+        if call_id is None or call_id in self._made_up:
+            call_id = self._unused_id(call_id or f"call_{self._call_count}")
+        self._ids.add(call_id)
         self._call_count += 1
         out.append(ToolPart(call_id, index, optional_str(function, "name") or None, arguments))
         out.append(ToolEndPart(call_id, index))
+
+    def _unused_id(self, call_id: str) -> str:
+        while call_id in self._ids:
+            call_id += "_"
+        self._made_up.add(call_id)
+        return call_id
 
     def _finish(self, obj: dict[str, Any], out: list[Part]) -> None:
         out.append(UsagePart(int_or_none(obj.get("prompt_eval_count")), int_or_none(obj.get("eval_count"))))
