@@ -330,10 +330,10 @@ FAULTS: list[Row] = [
     ),
     Row("HTTP 404", _faulty(HttpStatus(404)), _http("not_found", r"404.*not found", 1)),
     Row(
-        "HTTP 429 ×2, then OK",
-        _faulty(HttpStatus(429, retry_after=0.05, requests={0, 1})),
-        Expected("done", requests=4, min_seconds=0.1, max_seconds=1.0),
-        "Retry-After: 0.05 honoured (the default backoff would wait over 1 s)",
+        "HTTP 429 ×3, then OK",
+        _faulty(HttpStatus(429, retry_after=0.05, requests={0, 1, 2}), max_retries=3),
+        Expected("done", requests=5, min_seconds=0.15, max_seconds=2.5),
+        "Retry-After: 0.05 honoured: 3 waits, where the default backoff would wait 2.6 s or more",
     ),
     Row(
         "HTTP 429 persistent",
