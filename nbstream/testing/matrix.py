@@ -53,7 +53,18 @@ from ._faults import (
 )
 from ._server import ProviderServer
 
-__all__ = ["FAULTS", "PROVIDERS", "Expected", "Outcome", "Row", "run_case", "run_matrix", "table"]
+__all__ = [
+    "FAULTS",
+    "PROVIDERS",
+    "Expected",
+    "Outcome",
+    "Row",
+    "main",
+    "run_case",
+    "run_matrix",
+    "run_matrix_async",
+    "table",
+]
 
 PROVIDERS: dict[WireFormat, str] = {
     "openai-chat": "openai",
