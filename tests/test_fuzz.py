@@ -389,6 +389,7 @@ def check_response(events: list[Event], *, previews: bool) -> None:
 
     started: dict[str, ToolCallStarted] = {}
     fragments: dict[str, list[str]] = {}
+    previewed: dict[str, Any] = {}  # the latest preview of each call
     readied: dict[str, ToolCallReady] = {}
     for event in events:
         if isinstance(event, ToolCallStarted):
@@ -400,6 +401,7 @@ def check_response(events: list[Event], *, previews: bool) -> None:
             assert event.id in started and event.id not in readied, event
             assert previews or event.partial is None
             fragments[event.id].append(event.fragment)
+            previewed[event.id] = event.partial
         elif isinstance(event, ToolCallReady):
             assert event.id in started, f"call {event.id} readied before it started"
             assert event.id not in readied, f"call {event.id} readied twice"
@@ -410,6 +412,9 @@ def check_response(events: list[Event], *, previews: bool) -> None:
                 assert isinstance(event.error, str) and event.error, event
             else:
                 assert isinstance(event.arguments, dict) and event.error is None, event
+                # a small buffer's preview is rebuilt on every fragment: it may be missing, never wrong
+                preview = previewed.get(event.id)
+                assert preview is None or len(event.raw_arguments) > 4096 or preview == event.arguments
     assert readied.keys() == started.keys(), "a started call was never readied"
 
     message = collect(events)
