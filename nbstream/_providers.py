@@ -42,7 +42,9 @@ class ProviderSpec:
     extra_headers: dict[str, str]
 
     def request(self, model: str, request: ModelRequest, base_url: str, options: JSON) -> HttpRequestSpec:
-        return HttpRequestSpec(url=base_url.rstrip("/") + self.path, body=self.build(model, request, options))
+        base = httpx.URL(base_url)  # keep a query string (Azure's api-version) after the path
+        url = base.copy_with(path=base.path.rstrip("/") + self.path)
+        return HttpRequestSpec(url=str(url), body=self.build(model, request, options))
 
     def resolve_key(self, api_key: str | None, base_url: str | None) -> str | None:
         """The key to use. The environment's key only ever goes to the provider's own endpoint.

@@ -200,7 +200,11 @@ class Session:
                 self._record(message, results)
                 events, dispatcher = [], None
                 if message.error is not None:
-                    reason, detail = "error", message.error.message
+                    error = message.error
+                    reason, detail = (
+                        "error",
+                        f"{error.provider}: {error.message}" if error.provider else error.message,
+                    )
                     break
                 if not message.tool_calls:
                     break

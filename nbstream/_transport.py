@@ -57,8 +57,14 @@ class HttpModel:
         headers = {"content-type": "application/json", **spec.extra_headers}
         if api_key:
             headers.update(spec.auth_headers(api_key))
+        # Credentials written into the URL become Basic auth (unless a key is set) and never stay in the URL,
+        # where httpx's own logs would print them.
+        url = httpx.URL(self._base_url)
+        auth = httpx.BasicAuth(url.username, url.password) if url.username and not api_key else None
+        self._base_url = str(url.copy_with(username=None, password=None))
         self._client = httpx.AsyncClient(
             headers=headers,
+            auth=auth,
             timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=30.0, pool=30.0),
         )
 
@@ -98,12 +104,16 @@ class HttpModel:
                     return
             except httpx.ConnectError as exc:
                 raise StreamFault(
-                    "connection", f"{self.provider}: could not connect to {shown_url} ({exc})", retryable=True
+                    "connection", f"could not connect to {shown_url} ({exc})", retryable=True
                 ) from None
             except httpx.ConnectTimeout:
+                raise StreamFault("connection", f"timed out connecting to {shown_url}") from None
+            except httpx.ReadTimeout:  # waiting for the status line is a stall too
                 raise StreamFault(
-                    "connection", f"{self.provider}: timed out connecting to {shown_url}"
+                    "stalled", f"no response for {self._read_timeout:g} s, the request stalled"
                 ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                raise StreamFault("interrupted", f"the connection failed before a response ({exc})") from None
 
     async def _read(self, response: httpx.Response) -> AsyncIterator[bytes]:
         try:
@@ -111,34 +121,33 @@ class HttpModel:
                 yield chunk
         except httpx.ReadTimeout:
             raise StreamFault(
-                "stalled", f"{self.provider}: no data for {self._read_timeout:g} s, the stream stalled"
+                "stalled", f"no data for {self._read_timeout:g} s, the stream stalled"
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise StreamFault("interrupted", f"{self.provider}: the stream was interrupted ({exc})") from None
+            raise StreamFault("interrupted", f"the stream was interrupted ({exc})") from None
 
     def _status_fault(self, status: int, body: bytes, retries: int) -> StreamFault:
         said = error_message_from_body(body)
-        name = self.provider
         kind: ErrorKind
         if status in (401, 403):
             kind = "auth"
             hint = f"check {self._key_variable}" if self._key_variable else "check the server's credentials"
-            message = f"{name}: HTTP {status}, authentication failed ({hint}): {said}"
+            message = f"HTTP {status}, authentication failed ({hint}): {said}"
         elif status == 404:
             kind = "not_found"
-            message = f"{name}: HTTP 404, model {self.model!r} or endpoint {self._shown_base_url} not found: {said}"
+            message = f"HTTP 404, model {self.model!r} or endpoint {self._shown_base_url} not found: {said}"
         elif status == 429:
             kind = "rate_limited"
-            message = f"{name}: HTTP 429, rate limited (after {retries} retries): {said}"
+            message = f"HTTP 429, rate limited (after {retries} retries): {said}"
         elif status == 529:
             kind = "overloaded"
-            message = f"{name}: HTTP 529, overloaded (after {retries} retries): {said}"
+            message = f"HTTP 529, overloaded (after {retries} retries): {said}"
         elif status >= 500:
             kind = "server"
-            message = f"{name}: HTTP {status}, server error (after {retries} retries): {said}"
+            message = f"HTTP {status}, server error (after {retries} retries): {said}"
         else:
             kind = "bad_request"
-            message = f"{name}: HTTP {status}: {said}"
+            message = f"HTTP {status}: {said}"
         return StreamFault(kind, message, retryable=status in _RETRY_STATUSES)
 
     def _retry_delay(self, attempt: int, retry_after: str | None) -> float | None:

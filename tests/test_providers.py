@@ -170,3 +170,8 @@ def test_the_environment_key_never_goes_to_another_server(monkeypatch: pytest.Mo
     assert spec.resolve_key("sk-for-this-server", "http://127.0.0.1:8000/v1") == "sk-for-this-server"
     assert spec.resolve_key(None, "https://api.openai.com/v1") == "sk-real-openai-key"
     assert spec.resolve_key(None, None) == "sk-real-openai-key"
+
+
+def test_a_query_string_in_base_url_stays_after_the_path() -> None:
+    spec = PROVIDERS["openai"].request("m", HISTORY, "https://x.example/openai/v1?api-version=2024-10", {})
+    assert spec.url == "https://x.example/openai/v1/chat/completions?api-version=2024-10"
