@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from ._errors import ConfigurationError, MissingAPIKeyError
-from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
+from ._messages import Message, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
 from ._wire import WireFormat
 

@@ -258,7 +258,7 @@ class _Dispatcher:
             outcome
             if isinstance(outcome, ToolResultMessage)
             else self._fail(call, "cancelled", f"{call.name} was cancelled")
-            for (call, _), outcome in zip(ordered, outcomes)
+            for (call, _), outcome in zip(ordered, outcomes, strict=True)
         ]
 
     def _fail(

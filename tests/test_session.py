@@ -72,7 +72,7 @@ async def test_teaching_exercise_text_keeps_flowing_while_the_tool_runs() -> Non
 
     text_times = [t for t, event in timed if isinstance(event, TextDelta) and running_at <= t <= result_at]
     assert len(text_times) >= 10, "text deltas must arrive while the tool runs"
-    gaps = [b - a for a, b in zip([running_at, *text_times], [*text_times, result_at])]
+    gaps = [b - a for a, b in zip([running_at, *text_times], [*text_times, result_at], strict=True)]
     assert max(gaps) < 0.2, f"the stream stalled for {max(gaps):.3f} s while the tool ran"
 
     finished = of_type(timed, TurnFinished)
