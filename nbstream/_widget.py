@@ -83,7 +83,7 @@ class TurnHandle:
 
     def timeline(self) -> Timeline:
         """When each event of this turn arrived: text ticks and tool bars (display it, or read its numbers)."""
-        return Timeline(zip(self.arrivals, self.events, strict=True))
+        return Timeline(zip(self.arrivals, self.events, strict=False))  # may be read mid-append
 
     def _record(self, event: Event) -> None:
         self.arrivals.append(time.perf_counter())
