@@ -96,7 +96,7 @@ class Session:
 
     def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Decorator: register ``fn`` as a tool (a tool of the same name is replaced)."""
-        return self.tools.tool(fn, **options)
+        return self.tools.tool(**options) if fn is None else self.tools.add(fn, **options)
 
     @property
     def messages(self) -> list[Message]:
