@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from jupyter_lab import Lab
+from playwright.sync_api import Dialog, Page
 from test_chat import WIDGET, cell, wait_status
 
 ASSISTANT = "[data-nbstream=assistant]"
@@ -216,9 +217,18 @@ def test_xss_vectors_run_nothing_and_show_as_text(lab: Lab) -> None:
     lab.open(lab.write_notebook("security.ipynb", [SETUP, f"await chat.send({prompt!r})"]))
     page = lab.page
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     popups: list[str] = []  # a link that opens anything (even about:blank running a javascript: URL) fails
-    page.context.on("page", lambda popup: (popups.append(popup.url), popup.close()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_popup(popup: Page) -> None:
+        popups.append(popup.url)
+        popup.close()
+
+    page.on("dialog", on_dialog)
+    page.context.on("page", on_popup)
     url = page.url
     lab.run_all()
     wait_status(lab, "done", timeout=60)
