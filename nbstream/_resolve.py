@@ -37,6 +37,7 @@ def resolve_model(
         spec,
         name,
         api_key=spec.resolve_key(api_key, base_url),
+        api_key_given=bool(api_key),
         base_url=base_url,
         read_timeout=read_timeout,
         max_retries=max_retries,

@@ -37,6 +37,7 @@ class HttpModel:
         model: str,
         *,
         api_key: str | None,
+        api_key_given: bool = False,
         base_url: str | None = None,
         read_timeout: float = 60.0,
         connect_timeout: float = 10.0,
@@ -46,7 +47,8 @@ class HttpModel:
     ) -> None:
         self._spec = spec
         self.model = model
-        self._key_variable = spec.key_variable
+        # Where the key came from, for the hint in an auth error.
+        self._key_source = "the api_key= you passed" if api_key_given else spec.key_variable
         base = base_url or default_base_url(spec)
         self._base_url = anthropic_base(base) if spec.name == "anthropic" else base
         self._shown_base_url = _without_credentials(self._base_url)
@@ -131,7 +133,7 @@ class HttpModel:
         kind: ErrorKind
         if status in (401, 403):
             kind = "auth"
-            hint = f"check {self._key_variable}" if self._key_variable else "check the server's credentials"
+            hint = f"check {self._key_source}" if self._key_source else "check the server's credentials"
             message = f"HTTP {status}, authentication failed ({hint}): {said}"
         elif status == 404:
             kind = "not_found"
