@@ -47,8 +47,7 @@ class HttpModel:
     ) -> None:
         self._spec = spec
         self.model = model
-        # Where the key came from, for the hint in an auth error.
-        self._key_source = "the api_key= you passed" if api_key_given else spec.key_variable
+        self._auth_hint = _auth_hint(spec.key_variable, api_key_given)
         base = base_url or default_base_url(spec)
         self._base_url = anthropic_base(base) if spec.name == "anthropic" else base
         self._shown_base_url = _without_credentials(self._base_url)
@@ -133,8 +132,7 @@ class HttpModel:
         kind: ErrorKind
         if status in (401, 403):
             kind = "auth"
-            hint = f"check {self._key_source}" if self._key_source else "check the server's credentials"
-            message = f"HTTP {status}, authentication failed ({hint}): {said}"
+            message = f"HTTP {status}, authentication failed ({self._auth_hint}): {said}"
         elif status == 404:
             kind = "not_found"
             message = f"HTTP 404, model {self.model!r} or endpoint {self._shown_base_url} not found: {said}"
@@ -158,6 +156,13 @@ class HttpModel:
         if wanted is None:
             wanted = min(8.0, 0.5 * 2**attempt) * (0.75 + 0.5 * random.random())
         return wanted if wanted <= self._max_retry_wait else None
+
+
+def _auth_hint(key_variable: str | None, api_key_given: bool) -> str:
+    """What to check after a 401 / 403: always the provider's key variable, and the argument if one was passed."""
+    if key_variable is None:
+        return "check the server's credentials" + (" and the api_key= you passed" if api_key_given else "")
+    return f"check the api_key= you passed or {key_variable}" if api_key_given else f"check {key_variable}"
 
 
 def _without_credentials(url: str) -> str:
