@@ -85,18 +85,28 @@ async def test_teaching_exercise_text_keeps_flowing_while_the_tool_runs() -> Non
 
 
 async def test_parallel_tools_run_concurrently_and_results_return_in_call_order() -> None:
+    async def nap(label: str) -> str:
+        """Sleep one second.
+
+        Args:
+            label: echoed back
+        """
+        await asyncio.sleep(1.0)
+        return label
+
     model = ScriptedModel(
         [
-            [Call("slow", {"seconds": 1.0}), Call("slow", {"seconds": 0.9}), Call("slow", {"seconds": 0.8})],
+            [Call("nap", {"label": "first"}), Call("nap", {"label": "second"}), Call("nap", {"label": "third"})],
             [Say("All three are done.")],
-        ]
+        ],
+        wire="openai-chat",  # all three calls become final together, at finish_reason
     )
-    session = Session(model=model, tools=[slow])
+    session = Session(model=model, tools=[nap])
     started = time.perf_counter()
     timed = await run_turn(session, "three at once")
     assert time.perf_counter() - started < 1.5
     results = [m for m in session.messages if isinstance(m, ToolResultMessage)]
-    assert [r.content for r in results] == ["slept 1.0", "slept 0.9", "slept 0.8"]
+    assert [r.content for r in results] == ["first", "second", "third"]
     ready_ids = [e.id for e in of_type(timed, ToolCallReady)]
     assert [r.call_id for r in results] == ready_ids
 
