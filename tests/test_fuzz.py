@@ -487,6 +487,29 @@ def test_mutated_fixtures(stream: Stream, previews: bool, fault_at: int | None) 
     ),
     previews=True,
 )
+@example(  # arguments nested deeper than pydantic can serialize: the call is refused, previews stop
+    stream=(
+        "anthropic",
+        b'data: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use",'
+        b' "id": "t", "name": "f"}}\n\n'
+        b'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta",'
+        b' "partial_json": "{\\"a\\": ' + b"[" * 250 + b"]" * 250 + b'}"}}\n\n'
+        b'data: {"type": "content_block_stop", "index": 0}\n\ndata: {"type": "message_stop"}\n\n',
+        [],
+    ),
+    previews=True,
+)
+@example(  # the same as an Ollama arguments object
+    stream=(
+        "ollama",
+        b'{"message": {"tool_calls": [{"function": {"name": "f", "arguments": {"a": '
+        + b"[" * 250
+        + b"]" * 250
+        + b'}}}]}, "done": true}\n',
+        [],
+    ),
+    previews=True,
+)
 def test_reshaped_frames(stream: Stream, previews: bool) -> None:
     wire, data, cuts = stream
     check_stream(wire, data, cuts, previews=previews)
