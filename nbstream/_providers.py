@@ -6,7 +6,6 @@ where keys come from and which wire format the answer uses.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from ._errors import ConfigurationError, MissingAPIKeyError
 from ._messages import Message, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
 from ._wire import WireFormat
+from ._wire._frames import load_json
 
 __all__ = ["PROVIDERS", "HttpRequestSpec", "ProviderSpec", "parse_model_string"]
 
@@ -303,7 +303,7 @@ def error_message_from_body(body: bytes) -> str:
     """The provider's own words from an error body (OpenAI, Anthropic, Ollama shapes), else a short excerpt."""
     text = body.decode("utf-8", "replace").strip()
     try:
-        data = json.loads(text)
+        data = load_json(text)
     except ValueError:
         return text[:300]
     error = data.get("error", data) if isinstance(data, dict) else data

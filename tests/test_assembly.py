@@ -416,3 +416,11 @@ def test_an_adopted_id_frees_the_generated_one() -> None:
         EndPart(),
     )
     assert [(ready.id, ready.name) for ready in readies(events)] == [("real", "f"), ("call_0", "g")]
+
+
+def test_nan_and_infinity_are_not_json_arguments() -> None:
+    from nbstream._assembly import _parse_arguments
+
+    for raw in ('{"x": NaN}', '{"x": Infinity}', '{"x": -Infinity}'):
+        arguments, error = _parse_arguments(raw)
+        assert arguments is None and error is not None and "not valid JSON" in error

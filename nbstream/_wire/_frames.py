@@ -179,12 +179,17 @@ def load_json(text: str) -> Any:
     """``json.loads``, with lone surrogates (``"\\ud800"`` escapes) replaced by U+FFFD.
 
     JSON may escape half a surrogate pair, but such a string cannot be encoded as UTF-8: events holding one
-    could not be serialized (logs, the widget). Raises ``ValueError`` / ``RecursionError`` as ``json.loads``.
+    could not be serialized (logs, the widget). ``NaN`` and ``Infinity`` are not JSON: they are refused, so a tool
+    never receives them. Raises ``ValueError`` / ``RecursionError`` as ``json.loads``.
     """
-    value = json.loads(text)
+    value = json.loads(text, parse_constant=_refuse_constant)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
         return _without_surrogates(value)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _without_surrogates(value: Any) -> Any:
