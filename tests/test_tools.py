@@ -668,9 +668,12 @@ async def test_cancelling_the_caller_drops_a_sync_result() -> None:
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
-    assert not finished.is_set()
-    assert await _threads_back_to(baseline) == baseline
+    assert not finished.is_set()  # the caller was released before the thread finished
+    deadline = time.monotonic() + 3.0
+    while not finished.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
     assert finished.is_set()
+    assert await _threads_back_to(baseline) <= baseline  # the tool's thread ended after its late result
     await asyncio.sleep(0.05)  # the late result reaches the loop and is dropped quietly
     assert loop_errors == []
 
