@@ -7,6 +7,8 @@ Without a widget, ``Session`` runs the same loop from any async code; ``parse_st
 captured provider streams offline. See README.md for the data flow.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._demo import DemoModel
 from ._errors import ConfigurationError, MissingAPIKeyError, NbstreamError, StreamFault
 from ._events import (
@@ -42,9 +44,27 @@ from ._script import Call, Pause, Say, ScriptedModel
 from ._session import Session
 from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, ToolRegistry, tool
-from ._widget import FrontendMissingError, StreamChat, TurnHandle
+
+if TYPE_CHECKING:
+    from ._widget import FrontendMissingError, StreamChat, TurnHandle
 
 __version__ = "0.1.0"
+
+_WIDGET_NAMES = frozenset({"FrontendMissingError", "StreamChat", "TurnHandle"})
+
+
+def __getattr__(name: str) -> Any:
+    """The widget (and with it IPython and ipywidgets) is imported on first use: scripts that only stream
+    with ``Session`` never pay for it."""
+    if name in _WIDGET_NAMES:
+        from . import _widget
+
+        return getattr(_widget, name)
+    raise AttributeError(f"module 'nbstream' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 __all__ = [
     "EVENTS",
@@ -54,8 +74,8 @@ __all__ = [
     "ConfigurationError",
     "DemoModel",
     "Event",
-    "FrontendMissingError",
     "EventStream",
+    "FrontendMissingError",
     "Message",
     "MessageFinished",
     "MissingAPIKeyError",
