@@ -66,6 +66,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
+
 __all__ = [
     "EVENTS",
     "MESSAGES",

@@ -96,7 +96,11 @@ async def test_parallel_tools_run_concurrently_and_results_return_in_call_order(
 
     model = ScriptedModel(
         [
-            [Call("nap", {"label": "first"}), Call("nap", {"label": "second"}), Call("nap", {"label": "third"})],
+            [
+                Call("nap", {"label": "first"}),
+                Call("nap", {"label": "second"}),
+                Call("nap", {"label": "third"}),
+            ],
             [Say("All three are done.")],
         ],
         wire="openai-chat",  # all three calls become final together, at finish_reason
