@@ -1,13 +1,13 @@
 """The fault matrix: every injectable fault × every wire format, each outcome checked against a table.
 
-Each case starts a ``ProviderServer`` whose script streams text, calls a counting tool, then streams more
-text, and runs one real ``Session`` turn against it over loopback HTTP. The outcome is compared with the
-row's expectation: the kernel survives (the turn ends with one ``TurnFinished``, nothing left running); an
-error names the provider and the cause; partial text and finished tool results are kept; no call id runs
-twice; no tool runs with invalid or incomplete arguments.
+Each case starts a ``ProviderServer`` playing the row's plan and runs one real ``Session`` turn against it
+over loopback HTTP, then judges the outcome against the row's expectation: the kernel survives (the turn
+ends with one ``TurnFinished``, nothing left running); an error names the provider and the cause; partial
+text and finished tool results are kept; no call id runs twice; no tool runs with invalid or incomplete
+arguments. The table (``FAULTS``) is declared in ``_matrix_table``.
 
-``python -m nbstream.testing.matrix`` prints the table and exits 1 when any outcome is wrong;
-``run_matrix()`` returns the outcomes for tests. Most of this module is the table (``FAULTS``) and the checks.
+``python -m nbstream.testing.matrix [--wire W] [--fault NAME]`` prints the table and exits 1 when any
+outcome is wrong; ``run_case`` and ``run_matrix()`` return the outcomes for tests.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from .._encode import Call, Say, Step, call_id, encode_turn
 from .._events import (
     ErrorKind,
     Event,
@@ -32,25 +31,12 @@ from .._events import (
     ToolResult,
     ToolRunning,
     TurnFinished,
-    TurnReason,
 )
 from .._messages import AssistantMessage, ToolResultMessage
 from .._session import Session
 from .._tools import Tool
 from .._wire import WIRE_FORMATS, WireFormat
-from ._faults import (
-    DropConnection,
-    Duplicate,
-    Fault,
-    HttpStatus,
-    Latency,
-    MalformedEvent,
-    ProviderError,
-    Rechunk,
-    SlowHeaders,
-    Stall,
-    Truncate,
-)
+from ._matrix_table import ARGUMENTS, CASE_LIMIT, FAULTS, OUTPUT, PROVIDERS, Expected, Plan, Row, shape_of
 from ._server import ProviderServer
 
 __all__ = [
@@ -65,98 +51,6 @@ __all__ = [
     "run_matrix_async",
     "table",
 ]
-
-PROVIDERS: dict[WireFormat, str] = {
-    "openai-chat": "openai",
-    "openai-responses": "openai-responses",
-    "anthropic": "anthropic",
-    "ollama": "ollama",
-}
-"""The provider a session names to get each wire format (``Session(model="<provider>:m")``)."""
-
-ARGUMENTS: dict[str, Any] = {"city": "Paris", "days": 2}
-OUTPUT = "Paris: sunny for 2 days"
-BEFORE_CALL = Say("Let me look that up for you.")
-AFTER_CALL = Say("Still streaming after the call, more words here.", chunk=2)
-ANSWER = Say("Paris will be sunny for the next two days.")
-READ_TIMEOUT = 5.0  # bounds any unexpected hang; the stall rows use STALL_TIMEOUT
-STALL_TIMEOUT = 0.5
-CASE_LIMIT = 20.0  # a case running longer than this has hung
-
-ToolOutcome = Literal["result", "incomplete", "reused", "no_call"]
-TextOutcome = Literal["all", "first", "partial", "none"]
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What a case must end with.
-
-    ``text``: ``all`` the scripted text, the ``first`` response's, the ``partial`` text sent before the
-    fault, or ``none``. ``tool``: ``result`` (ran once, result kept), ``incomplete`` (the call never became
-    whole: it never ran, an error result is kept), ``reused`` (a replayed call id ran once, its result
-    reused), ``no_call``. ``cause`` is a regex the turn's message must match besides naming the provider;
-    ``requests`` counts the HTTP requests the server got, retries included.
-    """
-
-    reason: TurnReason
-    error: ErrorKind | None = None
-    cause: str | None = None
-    text: TextOutcome = "all"
-    tool: ToolOutcome = "result"
-    requests: int = 2
-    min_seconds: float = 0.0
-    max_seconds: float = CASE_LIMIT
-
-    @property
-    def label(self) -> str:
-        return self.reason if self.error is None else f"{self.reason}/{self.error}"
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Where things are in the wire's encoding of the first response, found by looking at its bytes."""
-
-    frames: list[bytes]
-    call_id: str
-    call_frames: frozenset[int]  # frames naming the call id (start, and end where the wire repeats it)
-    closing_frames: frozenset[int]  # every frame after the last text delta: finish reason, usage, end marker
-    after_call: int  # frames sent before a mid-stream fault: up to the first text after the call
-    in_call: int  # frames sent before a mid-call fault: up to the call's first argument fragment
-    partial_text: str  # the text of the frames before ``after_call``
-
-
-@dataclass(frozen=True)
-class _Plan:
-    turns: list[list[Step]]
-    faults: list[Fault]
-    partial_text: str = ""
-    read_timeout: float = READ_TIMEOUT
-    max_retries: int = 2
-
-    @property
-    def full_text(self) -> str:
-        return "".join(_said(turn) for turn in self.turns)
-
-    @property
-    def first_text(self) -> str:
-        return _said(self.turns[0])
-
-
-def _said(turn: Sequence[Step]) -> str:
-    return "".join(step.text for step in turn if isinstance(step, Say))
-
-
-@dataclass(frozen=True)
-class Row:
-    """One fault: how to inject it on a wire, and what must come out (per wire where wires differ)."""
-
-    name: str
-    plan: Callable[[_Shape], _Plan]
-    expect: Expected | dict[WireFormat, Expected]
-    note: str = ""
-
-    def expected(self, wire: WireFormat) -> Expected:
-        return self.expect[wire] if isinstance(self.expect, dict) else self.expect
 
 
 @dataclass
@@ -184,202 +78,6 @@ class Outcome:
         return self.reason if self.error is None else f"{self.reason}/{self.error}"
 
 
-# --- the script and where faults go ----------------------------------------------------------------------
-
-
-def _script() -> list[list[Step]]:
-    """Text, a call, more text while the call runs; then the answer to the tool result."""
-    return [[BEFORE_CALL, Call("lookup", ARGUMENTS), AFTER_CALL], [ANSWER]]
-
-
-def _shape(wire: WireFormat) -> _Shape:
-    frames = [frame.data for frame in encode_turn(wire, _script()[0], model="m")]
-    identifier = call_id(wire, 1)
-    quoted_id = f'"{identifier}"'.encode()
-    call_frames = frozenset(i for i, data in enumerate(frames) if quoted_id in data)
-    first_delta = AFTER_CALL.deltas()[0]
-    text_after = next(i for i, data in enumerate(frames) if f'"{first_delta}"'.encode() in data)
-    last_delta = AFTER_CALL.deltas()[-1]
-    last_text = max(i for i, data in enumerate(frames) if f'"{last_delta}"'.encode() in data)
-    call_start = min(call_frames)
-    fragment = Call("lookup", ARGUMENTS).fragments()[0].replace('"', '\\"').encode()
-    with_fragment = [i for i, data in enumerate(frames) if i >= call_start and fragment in data]
-    return _Shape(
-        frames=frames,
-        call_id=identifier,
-        call_frames=call_frames,
-        closing_frames=frozenset(range(last_text + 1, len(frames))),
-        after_call=text_after + 1,
-        in_call=(with_fragment[0] if with_fragment else call_start) + 1,
-        partial_text=BEFORE_CALL.text + first_delta,
-    )
-
-
-def _faulty(*faults: Fault, **options: Any) -> Callable[[_Shape], _Plan]:
-    return lambda shape: _Plan(_script(), list(faults), shape.partial_text, **options)
-
-
-def _mid_stream(make: Callable[[_Shape], Fault], **options: Any) -> Callable[[_Shape], _Plan]:
-    """A fault placed by the wire's shape, usually just after the first text that follows the call."""
-    return lambda shape: _Plan(_script(), [make(shape)], shape.partial_text, **options)
-
-
-def _replayed(shape: _Shape) -> _Plan:
-    """The same call id in two responses, as a replayed stream would send it."""
-    again = Say("Let me check that once more.")
-    call = Call("lookup", ARGUMENTS, id=shape.call_id)
-    return _Plan([[BEFORE_CALL, call], [again, call], [ANSWER]], [])
-
-
-def _duplicated(shape: _Shape) -> _Plan:
-    return _Plan(_script(), [Duplicate(frames=shape.call_frames | shape.closing_frames)])
-
-
-def _dropped(shape: _Shape) -> _Plan:
-    sent = sum(map(len, shape.frames[: shape.after_call]))
-    cut = sent + len(shape.frames[shape.after_call]) // 2  # inside the next frame
-    return _Plan(_script(), [DropConnection(after_bytes=cut)], shape.partial_text)
-
-
-def _cut_in_call(shape: _Shape) -> _Plan:
-    return _Plan(_script(), [Truncate(after_frames=shape.in_call)], BEFORE_CALL.text)
-
-
-def _per_wire(default: Expected, **changes: dict[str, Any]) -> dict[WireFormat, Expected]:
-    """``default`` for every wire, with some fields changed for the wires named (``openai_chat=...``)."""
-    return {wire: replace(default, **changes.get(wire.replace("-", "_"), {})) for wire in WIRE_FORMATS}
-
-
-_DONE = Expected("done")
-_MID_STREAM_NOTE = "openai-chat ends a call only at finish_reason: the cut call is incomplete and never runs"
-_CHAT_INCOMPLETE = {"tool": "incomplete"}
-_CUT_BEFORE_END = {
-    "reason": "error",
-    "error": "interrupted",
-    "cause": "end marker",
-    "text": "first",
-    "requests": 1,
-}
-
-
-def _failed(kind: ErrorKind, cause: str, **fields: Any) -> Expected:
-    return Expected("error", kind, cause, **fields)
-
-
-def _mid(kind: ErrorKind, cause: str, **fields: Any) -> dict[WireFormat, Expected]:
-    return _per_wire(_failed(kind, cause, text="partial", requests=1, **fields), openai_chat=_CHAT_INCOMPLETE)
-
-
-def _http(kind: ErrorKind, cause: str, requests: int) -> Expected:
-    return _failed(kind, cause, text="none", tool="no_call", requests=requests)
-
-
-FAULTS: list[Row] = [
-    Row("none", _faulty(), _DONE),
-    Row("latency + jitter", _faulty(Latency(seconds=0.002, jitter=0.004, seed=3)), _DONE),
-    Row("re-chunked", _faulty(Rechunk(seed=11, delay=0.0002)), _DONE),
-    Row("duplicated events", _duplicated, _DONE, "the call's frames and the closing frames sent twice"),
-    Row("replayed stream", _replayed, Expected("done", tool="reused", requests=3), "same call id twice"),
-    Row(
-        "dropped mid-stream",
-        _dropped,
-        _mid("interrupted", r"interrupted"),
-        _MID_STREAM_NOTE + "; never retried once output began",
-    ),
-    Row(
-        "stalled mid-stream",
-        _mid_stream(lambda s: Stall(after_frames=s.after_call, seconds=None), read_timeout=STALL_TIMEOUT),
-        _mid(
-            "stalled",
-            r"stalled",
-            min_seconds=STALL_TIMEOUT * 0.9,
-            max_seconds=STALL_TIMEOUT + 2.0,
-        ),
-        f"Session(read_timeout={STALL_TIMEOUT})",
-    ),
-    Row(
-        "malformed event",
-        _mid_stream(lambda s: MalformedEvent(after_frames=s.after_call)),
-        _mid("malformed", r"malformed"),
-    ),
-    Row(
-        "truncated: no end marker",
-        _faulty(Truncate()),
-        _per_wire(
-            _DONE,
-            openai_responses=_CUT_BEFORE_END,
-            ollama=_CUT_BEFORE_END,
-        ),
-        "openai-chat and anthropic sent their finish reason: complete without [DONE] / message_stop",
-    ),
-    Row(
-        "truncated mid-call",
-        _cut_in_call,
-        _per_wire(
-            _failed("interrupted", "end marker", text="partial", tool="incomplete", requests=1),
-            ollama={"tool": "result"},
-        ),
-        "ollama sends a call whole, so it is complete",
-    ),
-    Row(
-        "provider error event",
-        _mid_stream(lambda s: ProviderError(after_frames=s.after_call, message="Overloaded")),
-        _per_wire(
-            _failed("provider", "Overloaded", text="partial", requests=1),
-            openai_chat=_CHAT_INCOMPLETE,
-            anthropic={"error": "overloaded"},
-        ),
-    ),
-    Row(
-        "HTTP 401",
-        _faulty(HttpStatus(401)),
-        _per_wire(
-            _http("auth", r"401.*OPENAI_API_KEY", 1),
-            anthropic={"cause": r"401.*ANTHROPIC_API_KEY"},
-            ollama={"cause": r"401.*credentials"},
-        ),
-    ),
-    Row("HTTP 404", _faulty(HttpStatus(404)), _http("not_found", r"404.*not found", 1)),
-    Row(
-        "HTTP 429 ×3, then OK",
-        _faulty(HttpStatus(429, retry_after=0.05, requests={0, 1, 2}), max_retries=3),
-        Expected("done", requests=5, min_seconds=0.15, max_seconds=2.5),
-        "Retry-After: 0.05 honoured: 3 waits, where the default backoff would wait 2.6 s or more",
-    ),
-    Row(
-        "HTTP 429 persistent",
-        _faulty(HttpStatus(429, retry_after=0.05)),
-        _http("rate_limited", r"429.*after 2 retries", 3),
-    ),
-    Row(
-        "HTTP 500 persistent",
-        _faulty(HttpStatus(500), max_retries=1),
-        _http("server", r"500.*after 1 retr", 2),
-        "max_retries=1, exponential backoff",
-    ),
-    Row(
-        "HTTP 503, then OK",
-        _faulty(HttpStatus(503, retry_after=0, requests={0})),
-        Expected("done", requests=3),
-    ),
-    Row(
-        "HTTP 529 persistent",
-        _faulty(HttpStatus(529, retry_after=0)),
-        _http("overloaded", r"529.*overloaded", 3),
-    ),
-    Row("slow headers", _faulty(SlowHeaders(seconds=0.3, requests={0})), Expected("done", min_seconds=0.3)),
-    Row(
-        "slow headers > read timeout",
-        _faulty(SlowHeaders(seconds=STALL_TIMEOUT + 1.5), read_timeout=STALL_TIMEOUT),
-        _failed(
-            "stalled", r"stall", text="none", tool="no_call", requests=1, max_seconds=STALL_TIMEOUT + 1.2
-        ),
-        f"Session(read_timeout={STALL_TIMEOUT}): waiting for the status line is a stall too",
-    ),
-]
-"""The rows of the matrix, each run on every wire format."""
-
-
 # --- running a case --------------------------------------------------------------------------------------
 
 
@@ -396,7 +94,7 @@ def _counting_tool(invocations: list[dict[str, Any]]) -> Tool:
 async def run_case(wire: WireFormat, row: Row) -> Outcome:
     """Run one wire × fault case through a real server and session; the outcome lists what went wrong."""
     expected = row.expected(wire)
-    plan = row.plan(_shape(wire))
+    plan = row.plan(shape_of(wire))
     provider = PROVIDERS[wire]
     outcome = Outcome(wire, row.name, expected)
     invocations: list[dict[str, Any]] = []
@@ -433,7 +131,7 @@ async def _collect(session: Session, events: list[Event]) -> None:
 
 def _judge(
     outcome: Outcome,
-    plan: _Plan,
+    plan: Plan,
     provider: str,
     events: list[Event],
     session: Session,
@@ -472,7 +170,7 @@ def _judge_message(outcome: Outcome, provider: str, errors: list[StreamError]) -
         outcome.problems.append(f"the turn's message does not say /{cause}/: {message!r}")
 
 
-def _judge_text(outcome: Outcome, plan: _Plan, events: list[Event], session: Session) -> None:
+def _judge_text(outcome: Outcome, plan: Plan, events: list[Event], session: Session) -> None:
     wanted = {"all": plan.full_text, "first": plan.first_text, "partial": plan.partial_text, "none": ""}[
         outcome.expected.text
     ]
