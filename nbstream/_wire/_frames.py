@@ -175,6 +175,22 @@ def optional_str(container: dict[str, Any], key: str) -> str | None:
     raise MalformedFrame(f"{key} is {type(value).__name__}, not a string")
 
 
+def optional_object(container: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``container[key]`` when it is an object, ``None`` when absent or null; any other type is malformed."""
+    value = container.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise MalformedFrame(f"{key} is not an object")
+
+
+def optional_list(container: dict[str, Any], key: str) -> list[Any] | None:
+    """``container[key]`` when it is a list, ``None`` when absent or null; any other type is malformed."""
+    value = container.get(key)
+    if value is None or isinstance(value, list):
+        return value
+    raise MalformedFrame(f"{key} is not a list")
+
+
 def load_json(text: str) -> Any:
     """``json.loads``, with lone surrogates (``"\\ud800"`` escapes) replaced by U+FFFD.
 

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .._events import ErrorKind, StopReason
-from ._frames import MalformedFrame, SSEJSONParser, error_message, int_or_none, optional_str
+from ._frames import (
+    MalformedFrame,
+    SSEJSONParser,
+    error_message,
+    int_or_none,
+    optional_object,
+    optional_str,
+)
 from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
 
 __all__ = ["AnthropicParser"]
@@ -33,8 +40,9 @@ _ERROR_KINDS: dict[str, tuple[ErrorKind, bool]] = {  # error.type → (kind, ret
 
 
 def _object(container: dict[str, Any], key: str) -> dict[str, Any]:
-    value = container.get(key)
-    if not isinstance(value, dict):
+    """The object at ``key``, which Anthropic always sends."""
+    value = optional_object(container, key)
+    if value is None:
         raise MalformedFrame(f"{key} is not an object")
     return value
 

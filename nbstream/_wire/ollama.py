@@ -13,7 +13,15 @@ import json
 from typing import Any
 
 from .._events import StopReason
-from ._frames import MalformedFrame, NDJSONParser, error_message, int_or_none, optional_str
+from ._frames import (
+    MalformedFrame,
+    NDJSONParser,
+    error_message,
+    int_or_none,
+    optional_list,
+    optional_object,
+    optional_str,
+)
 from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
 
 __all__ = ["OllamaParser"]
@@ -44,19 +52,13 @@ class OllamaParser(NDJSONParser):
         if error:  # sent as a line of its own, with HTTP status 200
             out.append(ErrorPart(kind="provider", message=error_message(error)))
             return
-        message = obj.get("message")
+        message = optional_object(obj, "message")
         if message is not None:
-            if not isinstance(message, dict):
-                raise MalformedFrame("message is not an object")
             content = optional_str(message, "content")
             if content:
                 out.append(TextPart(content))
-            tool_calls = message.get("tool_calls")
-            if tool_calls is not None:
-                if not isinstance(tool_calls, list):
-                    raise MalformedFrame("tool_calls is not a list")
-                for call in tool_calls:
-                    self._tool_call(call, out)
+            for call in optional_list(message, "tool_calls") or ():
+                self._tool_call(call, out)
         if obj.get("done") is True:
             self._finish(obj, out)
 

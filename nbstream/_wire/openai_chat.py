@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from .._events import StopReason
-from ._frames import MalformedFrame, SSEJSONParser, error_message, int_or_none, optional_str
+from ._frames import (
+    MalformedFrame,
+    SSEJSONParser,
+    error_message,
+    int_or_none,
+    optional_list,
+    optional_object,
+    optional_str,
+)
 from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
 
 __all__ = ["OpenAIChatParser"]
@@ -48,15 +56,11 @@ class OpenAIChatParser(SSEJSONParser):
         if obj.get("object") == "error":  # vLLM and friends: the error fields sit at the top level
             out.append(ErrorPart(kind="provider", message=error_message(obj)))
             return
-        choices = obj.get("choices")
-        if choices is not None:
-            if not isinstance(choices, list):
-                raise MalformedFrame("choices is not a list")
-            for choice in choices:
-                if not isinstance(choice, dict):
-                    raise MalformedFrame("a choice is not an object")
-                if choice.get("index") in (0, None):
-                    self._on_choice(choice, out)
+        for choice in optional_list(obj, "choices") or ():
+            if not isinstance(choice, dict):
+                raise MalformedFrame("a choice is not an object")
+            if choice.get("index") in (0, None):
+                self._on_choice(choice, out)
         usage = obj.get("usage")
         if isinstance(usage, dict):
             out.append(
@@ -66,19 +70,12 @@ class OpenAIChatParser(SSEJSONParser):
             )
 
     def _on_choice(self, choice: dict[str, Any], out: list[Part]) -> None:
-        delta = choice.get("delta")
+        delta = optional_object(choice, "delta")
         if delta is not None:
-            if not isinstance(delta, dict):
-                raise MalformedFrame("delta is not an object")
             content = optional_str(delta, "content")
             if content:
                 out.append(TextPart(content))
-            tool_calls = delta.get("tool_calls")
-            if tool_calls is not None:
-                if not isinstance(tool_calls, list):
-                    raise MalformedFrame("tool_calls is not a list")
-                for call in tool_calls:
-                    out.append(self._tool_part(call))
+            out.extend(self._tool_part(call) for call in optional_list(delta, "tool_calls") or ())
         finish_reason = optional_str(choice, "finish_reason")
         if finish_reason:
             out.extend(ToolEndPart(call_id, index) for call_id, index in self._calls)
@@ -95,10 +92,8 @@ class OpenAIChatParser(SSEJSONParser):
             raise MalformedFrame("tool call index is not an integer")
         call_id = optional_str(call, "id") or None  # "" identifies nothing
         name = arguments = None
-        function = call.get("function")
+        function = optional_object(call, "function")
         if function is not None:
-            if not isinstance(function, dict):
-                raise MalformedFrame("tool call function is not an object")
             name = optional_str(function, "name") or None
             arguments = optional_str(function, "arguments")
         self._remember(call_id, index)

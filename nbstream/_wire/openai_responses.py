@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .._events import StopReason
-from ._frames import MalformedFrame, SSEJSONParser, error_message, int_or_none, optional_str
+from ._frames import (
+    MalformedFrame,
+    SSEJSONParser,
+    error_message,
+    int_or_none,
+    optional_object,
+    optional_str,
+)
 from ._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
 
 __all__ = ["OpenAIResponsesParser"]
@@ -24,12 +31,8 @@ _INCOMPLETE_REASONS: dict[str, StopReason] = {
 
 
 def _object(container: dict[str, Any], key: str) -> dict[str, Any]:
-    value = container.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise MalformedFrame(f"{key} is not an object")
-    return value
+    """The object at ``key``, ``{}`` when absent: Responses events omit empty parts."""
+    return optional_object(container, key) or {}
 
 
 def _output_index(obj: dict[str, Any]) -> int | None:
