@@ -24,7 +24,7 @@ from ._events import (
 from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
 from ._wire import WIRE_FORMATS, WireFormat, WireParser, make_parser
 
-__all__ = ["EventStream", "SyncEventStream", "collect", "parse_stream"]
+__all__ = ["EventStream", "MessageBuilder", "SyncEventStream", "collect", "parse_stream"]
 
 
 class _Pipeline:
@@ -213,14 +213,14 @@ def collect(events: Iterable[Event] | AsyncIterable[Event]) -> AssistantMessage 
 
 
 def _collect_sync(events: Iterable[Event]) -> AssistantMessage:
-    builder = _MessageBuilder()
+    builder = MessageBuilder()
     for event in events:
         builder.add(event)
     return builder.message()
 
 
 async def _collect_async(events: AsyncIterable[Event]) -> AssistantMessage:
-    builder = _MessageBuilder()
+    builder = MessageBuilder()
     async for event in events:
         builder.add(event)
     return builder.message()
@@ -230,7 +230,9 @@ def _is_sync(chunks: object) -> bool:
     return isinstance(chunks, Iterable) and not isinstance(chunks, AsyncIterable)
 
 
-class _MessageBuilder:
+class MessageBuilder:
+    """Builds one AssistantMessage from events as they arrive (what ``collect`` and the session use)."""
+
     __slots__ = ("_calls", "_error", "_finished", "_text", "_usage")
 
     def __init__(self) -> None:

@@ -27,7 +27,7 @@ from ._events import (
 )
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from ._model import Model, ModelRequest
-from ._parse import collect, parse_stream
+from ._parse import MessageBuilder, parse_stream
 from ._tools import Tool, ToolFailure, ToolRegistry
 
 __all__ = ["Session"]
@@ -169,7 +169,7 @@ class Session:
         step = 0
         reason: TurnReason = "done"
         detail: str | None = None
-        events: list[Event] = []
+        builder = MessageBuilder()
         dispatcher: _Dispatcher | None = None
         try:
             while True:
@@ -179,7 +179,7 @@ class Session:
                     break
                 step += 1
                 emit(StepStarted(step=step))
-                events = []
+                builder = MessageBuilder()
                 dispatcher = _Dispatcher(self, emit)
                 request = ModelRequest(
                     messages=list(self._messages), tools=self.tools.specs(), system=self.system
@@ -191,14 +191,14 @@ class Session:
                     provider=self.model.provider,
                 )
                 async for event in stream:
-                    events.append(event)
+                    builder.add(event)
                     emit(event)
                     if isinstance(event, ToolCallReady):
                         dispatcher.start(event)
-                message = collect(events)
+                message = builder.message()
                 results = await dispatcher.results()
                 self._record(message, results)
-                events, dispatcher = [], None
+                builder, dispatcher = MessageBuilder(), None
                 if message.error is not None:
                     error = message.error
                     reason, detail = (
@@ -211,12 +211,12 @@ class Session:
         except asyncio.CancelledError:
             reason, detail = "cancelled", "stopped by the user"
             if dispatcher is not None:
-                self._record(collect(events), await dispatcher.cancel())
+                self._record(builder.message(), await dispatcher.cancel())
         except Exception as exc:  # a bug must end the turn visibly, never kill the kernel's loop
             log.exception("nbstream turn failed")
             reason, detail = "error", f"internal error: {type(exc).__name__}: {exc}"
             if dispatcher is not None:
-                self._record(collect(events), await dispatcher.cancel())
+                self._record(builder.message(), await dispatcher.cancel())
         emit(TurnFinished(reason=reason, steps=step, message=detail))
 
     def _record(self, message: AssistantMessage, results: list[ToolResultMessage]) -> None:
