@@ -198,7 +198,7 @@ def load_json(text: str) -> Any:
     could not be serialized (logs, the widget). ``NaN`` and ``Infinity`` are not JSON: they are refused, so a tool
     never receives them. Raises ``ValueError`` / ``RecursionError`` as ``json.loads``.
     """
-    value = json.loads(text, parse_constant=_refuse_constant)
+    value = _STRICT_JSON.decode(text)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
         return _without_surrogates(value)
     return value
@@ -206,6 +206,10 @@ def load_json(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Made once: ``json.loads`` with any keyword builds a new decoder per call, on the per-frame path.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _without_surrogates(value: Any) -> Any:
