@@ -40,8 +40,8 @@ from ._messages import (
 )
 from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
-from ._script import Call, Pause, Say, ScriptedModel
-from ._session import Session
+from ._script import Call, Pause, Say, ScriptedModel, TokenLimit
+from ._session import Session, TurnStream
 from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, ToolRegistry, tool
 
@@ -95,6 +95,7 @@ __all__ = [
     "SyncEventStream",
     "TextDelta",
     "Timeline",
+    "TokenLimit",
     "TokenUsage",
     "Tool",
     "ToolArgumentsDelta",
@@ -111,6 +112,7 @@ __all__ = [
     "ToolSpec",
     "TurnFinished",
     "TurnHandle",
+    "TurnStream",
     "Usage",
     "UserMessage",
     "__version__",

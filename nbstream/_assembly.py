@@ -5,16 +5,24 @@ Every rule here comes from a real provider's stream (see ``tests/fixtures/SOURCE
 * One accumulator per call, keyed by id. A part carrying an id belongs to the call with that id, and a *new*
   id starts a new call even at an index already used (Ollama's OpenAI endpoint sends parallel calls all at
   index 0). A part without id belongs to the latest call at its index; with neither, to the latest call.
+* An id is not always unique (OpenRouter engines, GLM / Kimi-style ids): the same id at another index, or a
+  whole new call (another tool's name, or a new JSON object after a complete one) under an open call's id, is
+  a second call. It gets the id made unique (``id_2``), so its arguments are never glued to the first's.
+* Calls sent without an id get one from ``made_up_ids``; a session shares one source across its responses,
+  so a made-up id never names two different calls.
 * The name is set once (servers resend it); ``ToolCallStarted`` waits for it.
 * A call is final only when its block / item ends (``ToolEndPart``) or the stream ends, never because its
   buffer happens to parse: ``{"query": "test"}`` may be followed by ``, "limit": 10}``. Arguments are parsed
   once.
 * A replayed part for a call that is already final never reopens it.
-* When the stream breaks, calls that are not final are readied with an error so they are never executed.
+* When the stream breaks, calls that are not final are readied with an error so they are never executed; so
+  are calls cut by the output-token limit (their JSON never closed).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 from ._events import (
@@ -41,23 +49,40 @@ from ._wire._parts import (
     UsagePart,
 )
 
-__all__ = ["INCOMPLETE_CALL", "Assembler"]
+__all__ = ["INCOMPLETE_CALL", "TRUNCATED_CALL", "Assembler", "made_up_ids"]
 
 INCOMPLETE_CALL = "incomplete: the stream ended before the call was complete"
+TRUNCATED_CALL = "incomplete: the response hit the output-token limit inside this call"
 _NO_NAME = "the model sent a tool call without a name"
 MAX_DEPTH = 100
 """Arguments and previews nested deeper are refused: pydantic can neither dump nor read back events holding a
 value nested ~200 levels deep, and no real tool takes such arguments."""
 
 
+def made_up_ids() -> Iterator[str]:
+    """``call_0``, ``call_1``, ...: ids for calls that came without one."""
+    return (f"call_{n}" for n in itertools.count())
+
+
 class _Call:
     """What is known so far about one tool call."""
 
-    __slots__ = ("final", "fragments", "has_own_id", "id", "name", "position", "preview", "started")
+    __slots__ = (
+        "final",
+        "fragments",
+        "id",
+        "index",
+        "name",
+        "position",
+        "preview",
+        "started",
+        "wire_id",
+    )
 
-    def __init__(self, call_id: str, *, has_own_id: bool, previews: bool) -> None:
-        self.id = call_id
-        self.has_own_id = has_own_id
+    def __init__(self, call_id: str, wire_id: str | None, index: int | None, *, previews: bool) -> None:
+        self.id = call_id  # unique in the response
+        self.wire_id = wire_id  # the id the provider sent, if any
+        self.index = index
         self.position = -1  # given when the call starts, so that calls start in position order
         self.name: str | None = None
         self.fragments: list[str] = []
@@ -69,11 +94,19 @@ class _Call:
 class Assembler:
     """Turns one response's parts into events. Emits exactly one terminal event; ignores anything after it."""
 
-    def __init__(self, *, previews: bool = True, provider: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        previews: bool = True,
+        provider: str | None = None,
+        made_up_ids: Iterator[str] | None = None,
+    ) -> None:
         self._previews = previews
         self._provider = provider
+        self._made_up_ids = made_up_ids
         self._calls: list[_Call] = []
-        self._by_id: dict[str, _Call] = {}
+        self._by_id: dict[str, _Call] = {}  # by the call's own (unique) id
+        self._by_wire_id: dict[str, _Call] = {}  # by the id the provider sent: the latest call sent with it
         self._by_index: dict[int, _Call] = {}
         self._started = 0  # calls started so far: the next call's position
         self._finish: FinishPart | None = None
@@ -157,18 +190,26 @@ class Assembler:
     def _call_for(self, part: ToolPart) -> _Call | None:
         """The call a fragment belongs to, created if needed; ``None`` when the fragment must be ignored."""
         if part.id is not None:
-            call = self._by_id.get(part.id)
+            call = self._sent_with(part.id, part.index)
             if call is not None:
-                if part.index is not None and not call.final:
+                if call.final:
+                    return None  # a replayed part never reopens a call
+                if self._starts_another(call, part):
+                    return self._new_call(part.id, part.index)
+                if part.index is not None and call.index is None:
+                    call.index = part.index
                     self._by_index[part.index] = call
-                return None if call.final else call
+                return call
+            if self._replays_whole(part):
+                return None
             current = self._latest_at(part.index)
-            if current is not None and not current.has_own_id and not current.started and not current.final:
+            if current is not None and current.wire_id is None and not current.started and not current.final:
                 # the id arrived after the call's first fragment: adopt it while nobody has seen the call yet
                 del self._by_id[current.id]
-                current.id = part.id
-                current.has_own_id = True
-                self._by_id[part.id] = current
+                current.id = self._unused(part.id)
+                current.wire_id = part.id
+                self._by_id[current.id] = current
+                self._by_wire_id[part.id] = current
                 return current
             return self._new_call(part.id, part.index)
         call = self._latest_at(part.index)
@@ -179,25 +220,75 @@ class Assembler:
         # the call this fragment would continue is final: only a fragment that names a tool starts a new one
         return self._new_call(None, part.index) if part.name else None
 
+    def _sent_with(self, wire_id: str, index: int | None) -> _Call | None:
+        """The call the provider sent with this id at this index; ``None`` for the same id at another index,
+        which is another call."""
+        call = self._by_wire_id.get(wire_id)
+        if call is None or index is None or call.index is None or call.index == index:
+            return call
+        at_index = self._by_index.get(index)
+        return at_index if at_index is not None and at_index.wire_id == wire_id else None
+
+    def _replays_whole(self, part: ToolPart) -> bool:
+        """The same id, name and whole arguments again, for a call already final: a duplicated event (an
+        Ollama line sent twice), not a second call."""
+        assert part.id is not None
+        earlier = self._by_wire_id.get(part.id)
+        return (
+            earlier is not None
+            and earlier.final
+            and part.name == earlier.name
+            and part.arguments == "".join(earlier.fragments)
+        )
+
+    @staticmethod
+    def _starts_another(call: _Call, part: ToolPart) -> bool:
+        """A whole new call under an open call's id: another tool's name, or a new JSON object that follows a
+        complete one. (A name resent on every delta, as some servers do, is the same name.)"""
+        if part.name is None or call.name is None:
+            return False
+        if part.name != call.name:
+            return True
+        if not part.arguments or not call.fragments or not part.arguments.lstrip().startswith("{"):
+            return False
+        buffered = "".join(call.fragments)
+        if not buffered.rstrip().endswith("}"):
+            return False
+        try:
+            return isinstance(load_json(buffered), dict)
+        except (ValueError, RecursionError):
+            return False
+
     def _latest_at(self, index: int | None) -> _Call | None:
         if index is None:
             return self._calls[-1] if self._calls else None
         return self._by_index.get(index)
 
-    def _new_call(self, call_id: str | None, index: int | None) -> _Call:
-        if call_id is None:
-            own_id = False
-            call_id = f"call_{len(self._calls)}"
-            while call_id in self._by_id:
-                call_id += "_"
+    def _new_call(self, wire_id: str | None, index: int | None) -> _Call:
+        if wire_id is None:
+            source = self._made_up_ids
+            if source is None:
+                source = self._made_up_ids = made_up_ids()
+            call_id = self._unused(next(source))
         else:
-            own_id = True
-        call = _Call(call_id, has_own_id=own_id, previews=self._previews)
+            call_id = self._unused(wire_id)
+        call = _Call(call_id, wire_id, index, previews=self._previews)
         self._calls.append(call)
         self._by_id[call_id] = call
+        if wire_id is not None:
+            self._by_wire_id[wire_id] = call
         if index is not None:
             self._by_index[index] = call
         return call
+
+    def _unused(self, call_id: str) -> str:
+        """``call_id``, or ``call_id_2``, ``call_id_3``... if a call of this response already has it."""
+        if call_id not in self._by_id:
+            return call_id
+        number = 2
+        while f"{call_id}_{number}" in self._by_id:
+            number += 1
+        return f"{call_id}_{number}"
 
     def _start(self, call: _Call, events: list[Event]) -> None:
         call.started = True
@@ -219,13 +310,16 @@ class Assembler:
         return ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())
 
     def _find_ended(self, part: ToolEndPart) -> _Call | None:
-        if part.id is not None:
-            call = self._by_id.get(part.id)
-            if call is not None:
-                return call
+        """The call at the part's index, unless the id names another call (a second call with that id ends
+        by its own index); an unknown id falls back to the index (Responses may change ``call_id``)."""
+        named = self._by_wire_id.get(part.id) if part.id is not None else None
         if part.index is not None:
-            return self._by_index.get(part.index)
-        if part.id is None and self._calls:
+            call = self._by_index.get(part.index)
+            if call is not None and (named is None or call.wire_id == part.id):
+                return call
+        if named is not None:
+            return named
+        if part.id is None and part.index is None and self._calls:
             return self._calls[-1]
         return None
 
@@ -244,6 +338,8 @@ class Assembler:
             error = _NO_NAME
         else:
             arguments, error = _parse_arguments(raw)
+            if error is not None and self._finish is not None and self._finish.reason == "length":
+                error = TRUNCATED_CALL
         events.append(
             ToolCallReady(
                 id=call.id,

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread"]
+
+log = logging.getLogger("nbstream")
 
 T = TypeVar("T")
 
@@ -26,6 +29,7 @@ class LoopThread:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._grace = 1.0  # per cleanup phase once the loop stops; stop() sets it from its timeout
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -54,9 +58,7 @@ class LoopThread:
             try:
                 loop.run_forever()
             finally:
-                _cancel_remaining(loop)
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
+                _shut_down(loop, self._grace)
 
         self._loop = loop
         self._thread = threading.Thread(target=run, name=self._name, daemon=True)
@@ -72,11 +74,16 @@ class LoopThread:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Cancel what is left on the loop, stop it and join the thread. Idempotent."""
+        """Cancel what is left on the loop, stop it and join the thread, all within ``timeout``. Idempotent.
+
+        Pending tasks get a quarter of ``timeout`` to clean up, async generators another: a task that swallows
+        its cancellation is left unfinished rather than keeping the thread (and its loop) alive.
+        """
         thread, loop = self._thread, self._loop
         if thread is None or loop is None:
             return
         if thread.is_alive():
+            self._grace = timeout / 4
             with contextlib.suppress(RuntimeError):  # the loop already closed
                 loop.call_soon_threadsafe(loop.stop)
             if threading.current_thread() is not thread:
@@ -85,10 +92,18 @@ class LoopThread:
         self._loop = None
 
 
-def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
-    """Give pending tasks one chance to run their cleanup (``finally``, ``aclose``) before the loop closes."""
+def _shut_down(loop: asyncio.AbstractEventLoop, grace: float) -> None:
+    """Cancel what is pending and close the loop, done or not: a task that swallows cancellation must not
+    keep the thread alive. Tasks, then async generators, get ``grace`` seconds each to clean up.
+    """
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
         task.cancel()
     if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+    loop.run_until_complete(asyncio.wait({loop.create_task(loop.shutdown_asyncgens())}, timeout=grace))
+    stubborn = [task for task in pending if not task.done()]
+    if stubborn:
+        names = ", ".join(getattr(task.get_coro(), "__qualname__", task.get_name()) for task in stubborn)
+        log.warning("closing the loop with tasks that ignored their cancellation: %s", names)
+    loop.close()

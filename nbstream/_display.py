@@ -144,7 +144,7 @@ class StatusTracker:
         reason = event["reason"]
         if reason == "cancelled":
             self.status, self.message = "cancelled", event.get("message") or "stopped"
-        elif reason == "error":
+        elif reason in ("error", "max_tokens"):
             self.status, self.message = "error", event.get("message") or self._last_error or "the turn failed"
         elif reason == "max_steps":
             self.status = "done"

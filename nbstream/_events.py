@@ -54,7 +54,8 @@ ErrorKind = Literal[
     "connection",  # could not connect at all
     "interrupted",  # the stream ended or dropped before its end marker
     "stalled",  # no bytes for longer than the read timeout
-    "malformed",  # a frame that is not valid JSON or not the provider's shape
+    "malformed",  # a frame that is not valid JSON or not the provider's shape, or longer than the limit
+    "bad_response",  # a 2xx/3xx answer that is not the provider's stream (HTML, plain JSON, a redirect)
     "provider",  # an error event sent by the provider mid-stream
 ]
 
@@ -68,7 +69,8 @@ ToolErrorKind = Literal[
     "denied",  # the user denied a confirm=True tool
 ]
 
-TurnReason = Literal["done", "max_steps", "cancelled", "error"]
+TurnReason = Literal["done", "max_steps", "max_tokens", "cancelled", "error"]
+"""How a turn ended: ``max_tokens`` means a response hit the output-token limit inside a tool call."""
 
 
 class _Event(BaseModel):

@@ -22,7 +22,7 @@ from ._events import (
     Usage,
 )
 from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
-from ._wire import WIRE_FORMATS, WireFormat, WireParser, make_parser
+from ._wire import MAX_FRAME_SIZE, WIRE_FORMATS, WireFormat, WireParser, make_parser
 
 __all__ = ["EventStream", "MessageBuilder", "SyncEventStream", "collect", "parse_stream"]
 
@@ -70,8 +70,11 @@ class EventStream:
         *,
         previews: bool = True,
         provider: str | None = None,
+        max_frame_size: int = MAX_FRAME_SIZE,
+        made_up_ids: Iterator[str] | None = None,
     ) -> None:
-        self._pipeline = _Pipeline(make_parser(wire), Assembler(previews=previews, provider=provider))
+        assembler = Assembler(previews=previews, provider=provider, made_up_ids=made_up_ids)
+        self._pipeline = _Pipeline(make_parser(wire, max_frame_size=max_frame_size), assembler)
         self._chunks = chunks
         self._started = False
 
@@ -164,11 +167,23 @@ class SyncEventStream(EventStream):
 
 @overload
 def parse_stream(
-    wire: WireFormat, chunks: Iterable[bytes], *, previews: bool = True, provider: str | None = None
+    wire: WireFormat,
+    chunks: Iterable[bytes],
+    *,
+    previews: bool = True,
+    provider: str | None = None,
+    max_frame_size: int = MAX_FRAME_SIZE,
+    made_up_ids: Iterator[str] | None = None,
 ) -> SyncEventStream: ...
 @overload
 def parse_stream(
-    wire: WireFormat, chunks: AsyncIterable[bytes], *, previews: bool = True, provider: str | None = None
+    wire: WireFormat,
+    chunks: AsyncIterable[bytes],
+    *,
+    previews: bool = True,
+    provider: str | None = None,
+    max_frame_size: int = MAX_FRAME_SIZE,
+    made_up_ids: Iterator[str] | None = None,
 ) -> EventStream: ...
 def parse_stream(
     wire: WireFormat,
@@ -176,19 +191,31 @@ def parse_stream(
     *,
     previews: bool = True,
     provider: str | None = None,
+    max_frame_size: int = MAX_FRAME_SIZE,
+    made_up_ids: Iterator[str] | None = None,
 ) -> EventStream:
     """Read a provider's raw stream as normalized events.
 
     ``chunks`` may be split anywhere. A ``StreamFault`` raised by the source ends the stream with a
     ``StreamError`` of the fault's kind (text and finished calls before it are kept); other exceptions
-    propagate. ``previews=False`` leaves ``ToolArgumentsDelta.partial`` as ``None``.
+    propagate. ``previews=False`` leaves ``ToolArgumentsDelta.partial`` as ``None``. A line or SSE event longer
+    than ``max_frame_size`` characters (16 Mi) ends the stream as ``malformed`` instead of being buffered.
+    Calls sent without an id get ``call_0``, ``call_1``...; pass one ``made_up_ids`` iterator to several streams
+    (as a session does) to keep those ids unique across them.
     """
     if wire not in WIRE_FORMATS:
         raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
     if isinstance(chunks, (bytes, bytearray, memoryview, str)):
         raise TypeError("chunks must be an iterable of bytes chunks: wrap a whole stream in a list, [data]")
     stream_type = SyncEventStream if _is_sync(chunks) else EventStream
-    return stream_type(wire, chunks, previews=previews, provider=provider)
+    return stream_type(
+        wire,
+        chunks,
+        previews=previews,
+        provider=provider,
+        max_frame_size=max_frame_size,
+        made_up_ids=made_up_ids,
+    )
 
 
 @overload

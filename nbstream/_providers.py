@@ -7,6 +7,7 @@ where keys come from and which wire format the answer uses.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,14 +15,22 @@ from typing import Any
 import httpx
 
 from ._errors import ConfigurationError, MissingAPIKeyError
-from ._messages import Message, ToolResultMessage, UserMessage
+from ._messages import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
 from ._wire import WireFormat
 from ._wire._frames import load_json
 
-__all__ = ["PROVIDERS", "HttpRequestSpec", "ProviderSpec", "parse_model_string"]
+__all__ = [
+    "PROVIDERS",
+    "HttpRequestSpec",
+    "ProviderSpec",
+    "check_base_url",
+    "parse_model_string",
+    "shown_url",
+]
 
 JSON = dict[str, Any]
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(/*)(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +73,21 @@ class ProviderSpec:
         return key
 
 
-def _arguments_object(call_arguments: dict[str, Any] | None) -> dict[str, Any]:
-    return call_arguments if call_arguments is not None else {}
+def _sendable(messages: list[Message]) -> list[Message]:
+    """The history without assistant messages that say nothing: OpenAI answers 400 to ``content: null``
+    with no tool calls, and no provider needs them."""
+    return [m for m in messages if not isinstance(m, AssistantMessage) or m.text or m.tool_calls]
+
+
+def _arguments_object(call: ToolCall) -> dict[str, Any]:
+    """The call's arguments as an object; ``{}`` when the model sent something that is not one."""
+    return call.arguments if call.arguments is not None else {}
+
+
+def _arguments_text(call: ToolCall) -> str:
+    """The model's own argument text when it was a JSON object, else ``"{}"``: strict servers (llama.cpp's
+    llama-server) parse every tool call in the history and answer HTTP 500 to broken JSON."""
+    return call.raw_arguments if call.arguments is not None and call.raw_arguments else "{}"
 
 
 def _tool_result_text(message: ToolResultMessage) -> str:
@@ -96,7 +118,7 @@ def _openai_chat_message(message: Message) -> JSON:
             {
                 "id": c.id,
                 "type": "function",
-                "function": {"name": c.name, "arguments": c.raw_arguments or "{}"},
+                "function": {"name": c.name, "arguments": _arguments_text(c)},
             }
             for c in message.tool_calls
         ]
@@ -105,7 +127,7 @@ def _openai_chat_message(message: Message) -> JSON:
 
 def build_openai_chat(model: str, request: ModelRequest, options: JSON) -> JSON:
     messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
-    messages += [_openai_chat_message(m) for m in request.messages]
+    messages += [_openai_chat_message(m) for m in _sendable(request.messages)]
     body: JSON = {
         "model": model,
         "messages": messages,
@@ -129,7 +151,7 @@ def _responses_items(message: Message) -> list[JSON]:
         ]
     items: list[JSON] = [{"role": "assistant", "content": message.text}] if message.text else []
     items += [
-        {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.raw_arguments or "{}"}
+        {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": _arguments_text(c)}
         for c in message.tool_calls
     ]
     return items
@@ -138,7 +160,7 @@ def _responses_items(message: Message) -> list[JSON]:
 def build_openai_responses(model: str, request: ModelRequest, options: JSON) -> JSON:
     body: JSON = {
         "model": model,
-        "input": [item for m in request.messages for item in _responses_items(m)],
+        "input": [item for m in _sendable(request.messages) for item in _responses_items(m)],
         "stream": True,
         "store": False,
     }
@@ -165,7 +187,7 @@ def _anthropic_blocks(message: Message) -> tuple[str, list[JSON]]:
         return "user", [block]
     blocks: list[JSON] = [{"type": "text", "text": message.text}] if message.text else []
     blocks += [
-        {"type": "tool_use", "id": c.id, "name": c.name, "input": _arguments_object(c.arguments)}
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": _arguments_object(c)}
         for c in message.tool_calls
     ]
     return "assistant", blocks
@@ -173,10 +195,8 @@ def _anthropic_blocks(message: Message) -> tuple[str, list[JSON]]:
 
 def build_anthropic(model: str, request: ModelRequest, options: JSON) -> JSON:
     messages: list[JSON] = []
-    for message in request.messages:
+    for message in _sendable(request.messages):
         role, blocks = _anthropic_blocks(message)
-        if not blocks:
-            continue
         if messages and messages[-1]["role"] == role:  # tool results of one step share one user message
             messages[-1]["content"].extend(blocks)
         else:
@@ -203,15 +223,14 @@ def _ollama_message(message: Message) -> JSON:
     entry: JSON = {"role": "assistant", "content": message.text}
     if message.tool_calls:
         entry["tool_calls"] = [
-            {"function": {"name": c.name, "arguments": _arguments_object(c.arguments)}}
-            for c in message.tool_calls
+            {"function": {"name": c.name, "arguments": _arguments_object(c)}} for c in message.tool_calls
         ]
     return entry
 
 
 def build_ollama(model: str, request: ModelRequest, options: JSON) -> JSON:
     messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
-    messages += [_ollama_message(m) for m in request.messages]
+    messages += [_ollama_message(m) for m in _sendable(request.messages)]
     body: JSON = {"model": model, "messages": messages, "stream": True}
     if request.tools:
         body["tools"] = _openai_chat_tools(request.tools)
@@ -294,9 +313,51 @@ def default_base_url(spec: ProviderSpec) -> str:
 
 
 def anthropic_base(base_url: str) -> str:
-    """Accept both ``https://host`` and ``https://host/v1`` for Anthropic-style servers."""
-    base = base_url.rstrip("/")
-    return base if base.endswith("/v1") else base + "/v1"
+    """Accept both ``https://host`` and ``https://host/v1`` for Anthropic-style servers; a query string stays
+    at the end."""
+    url = httpx.URL(base_url)
+    path = url.path.rstrip("/")
+    return str(url.copy_with(path=path if path.endswith("/v1") else path + "/v1"))
+
+
+def check_base_url(base_url: str, name: str = "base_url") -> str:
+    """``base_url`` without surrounding blanks, or a ``ConfigurationError`` that says how to write it.
+
+    httpx reads ``"localhost:11434"`` as a URL whose scheme is ``localhost`` and fails only when the request
+    is sent, so the mistake is caught when the session is made. ``name`` is the setting the user wrote.
+    """
+    text = base_url.strip()
+    match = _SCHEME.fullmatch(text)
+    if match and (match[2] or match[1].lower() in ("http", "https")):  # "localhost:11434" has no scheme
+        written, slashes, rest = match.groups()
+        scheme = written.lower()
+        if scheme not in ("http", "https"):
+            problem = f"uses {written}:, which is not HTTP"
+            scheme = "https" if scheme == "wss" else "http"
+        else:
+            problem = "" if slashes == "//" else f"does not start with {scheme}://"
+    else:
+        rest = text.lstrip("/")
+        host = rest.partition("/")[0]
+        scheme = "http" if ":" in host or host.startswith(("localhost", "127.", "[")) else "https"
+        problem = "has no scheme"
+    try:
+        url = httpx.URL(f"{scheme}://{rest}")
+    except httpx.InvalidURL as error:  # the URL is not repeated: it may hold a key
+        raise ConfigurationError(f"{name} is not a valid URL: {error}") from None
+    if not url.host:
+        raise ConfigurationError(f"{name} has no host: write it like 'http://localhost:8000/v1'")
+    if problem:
+        fixed = shown_url(url)
+        written_url = text[: len(text) - len(rest)] + fixed.partition("://")[2]
+        raise ConfigurationError(f"{name} {written_url!r} {problem}: use {fixed!r}")
+    return text
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """A URL for messages: no user info, and ``?…`` for a query string (either may carry a key)."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None, query=None)) + ("?…" if parsed.query else "")
 
 
 def error_message_from_body(body: bytes) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._errors import ConfigurationError
 from ._model import Model
-from ._providers import parse_model_string
+from ._providers import check_base_url, parse_model_string
 from ._transport import HttpModel
 
 __all__ = ["resolve_model"]
@@ -17,11 +17,12 @@ def resolve_model(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    read_timeout: float = 60.0,
+    read_timeout: float | None = 60.0,
     max_retries: int = 3,
     options: dict[str, Any] | None = None,
 ) -> Model:
-    """Build the model a session talks to. A missing key raises ``MissingAPIKeyError`` here, before any request."""
+    """Build the model a session talks to. A missing key (``MissingAPIKeyError``) or a ``base_url`` httpx
+    cannot send to (``ConfigurationError``) fails here, before any request."""
     if not isinstance(model, str):
         if not isinstance(model, Model):
             raise ConfigurationError(
@@ -33,6 +34,7 @@ def resolve_model(
 
         return DemoModel()
     spec, name = parse_model_string(model)
+    base_url = check_base_url(base_url) if base_url else None  # before the key, which depends on the host
     return HttpModel(
         spec,
         name,

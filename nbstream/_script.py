@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from ._encode import Call, Pause, Say, Step, count_calls, encode_turn, rough_tokens
+from ._encode import Call, Pause, Say, Step, TokenLimit, count_calls, encode_turn, rough_tokens
 from ._errors import ConfigurationError, StreamFault
 from ._messages import AssistantMessage, ToolResultMessage, UserMessage
 from ._model import ModelRequest
@@ -38,7 +38,7 @@ def request_tokens(request: ModelRequest) -> int:
 
 
 class ScriptedModel:
-    """A ``Model`` that replays ``turns`` of ``Say`` / ``Call`` / ``Pause`` steps as ``wire`` bytes.
+    """A ``Model`` that replays ``turns`` of ``Say`` / ``Call`` / ``Pause`` / ``TokenLimit`` steps as ``wire`` bytes.
 
     ``requests`` keeps every request it was sent, so a test can check what the session asked.
     """
@@ -50,9 +50,9 @@ class ScriptedModel:
         for number, turn in enumerate(turns, start=1):
             steps = tuple(turn)
             for step in steps:
-                if not isinstance(step, Say | Call | Pause):
+                if not isinstance(step, Say | Call | Pause | TokenLimit):
                     raise ConfigurationError(
-                        f"turn {number} of the script: {step!r} is not a Say, Call or Pause"
+                        f"turn {number} of the script: {step!r} is not a Say, Call, Pause or TokenLimit"
                     )
             self._turns.append(steps)
         self._wire: WireFormat = wire

@@ -3,38 +3,38 @@
 ``send`` runs a *turn*: stream the model's response, start each tool the moment its call is final (while the
 model keeps streaming), send the results back, and repeat until the model stops calling tools or ``max_steps``
 is reached. Events from the stream and from the running tools merge into one ordered async stream.
+
+Guarantees: every turn ends with exactly one ``TurnFinished`` (also when it is cancelled before it began, or
+when a bug ends it); each call runs at most once, with its own arguments (see ``_dispatch``); the history only
+ever holds what a provider accepts back: no empty assistant message, every call answered by one result.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import Any
 
-from ._events import (
-    Event,
-    StepStarted,
-    ToolAwaitingApproval,
-    ToolCallReady,
-    ToolError,
-    ToolErrorKind,
-    ToolResult,
-    ToolRunning,
-    TurnFinished,
-    TurnReason,
-)
+from ._assembly import made_up_ids
+from ._dispatch import Dispatcher, Emit, Replays
+from ._errors import ConfigurationError
+from ._events import Event, StepStarted, ToolCallReady, TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from ._model import Model, ModelRequest
 from ._parse import MessageBuilder, parse_stream
-from ._tools import Tool, ToolFailure, ToolRegistry
+from ._tools import Tool, ToolRegistry
+from ._wire import MAX_FRAME_SIZE
 
-__all__ = ["Session"]
+__all__ = ["Session", "TurnStream"]
 
 log = logging.getLogger("nbstream")
 
-Emit = Callable[[Event], None]
+_TOKEN_LIMIT_HINT = (
+    "raise the output-token limit (options={'max_tokens': ...}; 'max_output_tokens' for the Responses API, "
+    "'num_predict' in Ollama's options)"
+)
 
 
 class Session:
@@ -56,13 +56,19 @@ class Session:
         base_url: str | None = None,
         max_steps: int = 10,
         tool_timeout: float | None = 60.0,
-        read_timeout: float = 60.0,
+        read_timeout: float | None = 60.0,
         max_retries: int = 3,
         previews: bool = True,
+        max_frame_size: int = MAX_FRAME_SIZE,
         options: dict[str, Any] | None = None,
     ) -> None:
         from ._resolve import resolve_model  # the demo and HTTP models are only built when asked for
 
+        _check_count("max_steps", max_steps, minimum=1)
+        _check_count("max_retries", max_retries, minimum=0)
+        _check_count("max_frame_size", max_frame_size, minimum=1)
+        _check_seconds("tool_timeout", tool_timeout)
+        _check_seconds("read_timeout", read_timeout)
         self.model: Model = resolve_model(
             model,
             api_key=api_key,
@@ -77,8 +83,10 @@ class Session:
         self.max_steps = max_steps
         self.tool_timeout = tool_timeout
         self.previews = previews
+        self.max_frame_size = max_frame_size
         self._messages: list[Message] = []
-        self._results_by_call: dict[str, ToolResultMessage] = {}
+        self._replays = Replays()
+        self._made_up_ids = made_up_ids()  # one source for the session: a made-up id never names two calls
         self._turn: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self._approvals: dict[str, asyncio.Future[bool]] = {}
@@ -112,16 +120,19 @@ class Session:
         if self.busy:
             raise RuntimeError("cannot clear while a turn is running: cancel() it first")
         self._messages.clear()
-        self._results_by_call.clear()
+        self._replays.clear()
 
-    def cancel(self) -> None:
+    def cancel(self) -> Awaitable[None]:
         """Stop the running turn: close the stream, cancel tools, keep what arrived. Call it on the loop.
 
-        Idempotent: a second cancel must not interrupt the turn's own cleanup (which ends with ``TurnFinished``).
+        ``await session.cancel()`` returns once the turn has finished (its ``TurnFinished`` is out); a bare
+        ``session.cancel()`` just asks. Idempotent: a second cancel must not interrupt the turn's own cleanup.
         """
-        if self._turn is not None and not self._turn.done() and not self._cancel_requested:
+        turn = self._turn
+        if turn is not None and not turn.done() and not self._cancel_requested:
             self._cancel_requested = True
-            self._turn.cancel()
+            turn.cancel()
+        return _Finished(turn)
 
     def approve(self, call_id: str) -> None:
         """Let a ``confirm=True`` tool call run."""
@@ -140,29 +151,33 @@ class Session:
 
     async def aclose(self) -> None:
         """Cancel any running turn and close the model's HTTP client."""
-        if self._turn is not None and not self._turn.done():
-            self._turn.cancel()
-            await asyncio.gather(self._turn, return_exceptions=True)
+        await self.cancel()
         await self.model.aclose()
 
-    async def send(self, prompt: str) -> AsyncIterator[Event]:
-        """Run one turn for ``prompt``; yields every event, ending with exactly one ``TurnFinished``."""
-        if self.busy:
-            raise RuntimeError("a turn is already running: wait for it or cancel() it")
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        turn = asyncio.get_running_loop().create_task(self._run_turn(prompt, queue.put_nowait))
-        self._turn = turn
+    def send(self, prompt: str) -> TurnStream:
+        """Run one turn for ``prompt``: ``async for event in session.send(...)`` yields every event, ending with
+        exactly one ``TurnFinished``. Leaving the loop early (``break``) or ``aclose()`` stops the turn.
+
+        A turn that is being cancelled is waited for; a turn still running is an error (one turn at a time).
+        """
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        self._check_free()
+        return TurnStream(self, prompt)
+
+    def _check_free(self) -> None:
+        if self.busy and not self._cancel_requested:
+            raise RuntimeError("a turn is already running: wait for it, or cancel() it first")
+
+    async def _start(self, prompt: str, emit: Emit) -> asyncio.Task[None]:
+        """Start a turn once the previous one, if it is being cancelled, has finished its cleanup."""
+        while self.busy:
+            self._check_free()
+            assert self._turn is not None
+            await asyncio.wait({self._turn})
         self._cancel_requested = False
-        try:
-            while True:
-                event = await queue.get()
-                yield event
-                if isinstance(event, TurnFinished):
-                    break
-        finally:
-            if not turn.done():
-                turn.cancel()
-            await asyncio.gather(turn, return_exceptions=True)
+        self._turn = asyncio.get_running_loop().create_task(self._run_turn(prompt, emit))
+        return self._turn
 
     async def _run_turn(self, prompt: str, emit: Emit) -> None:
         self._messages.append(UserMessage(content=prompt))
@@ -170,7 +185,7 @@ class Session:
         reason: TurnReason = "done"
         detail: str | None = None
         builder = MessageBuilder()
-        dispatcher: _Dispatcher | None = None
+        dispatcher: Dispatcher | None = None
         try:
             while True:
                 if step == self.max_steps:
@@ -180,7 +195,9 @@ class Session:
                 step += 1
                 emit(StepStarted(step=step))
                 builder = MessageBuilder()
-                dispatcher = _Dispatcher(self, emit)
+                dispatcher = Dispatcher(
+                    self.tools, self._replays, self._approvals, emit, timeout=self.tool_timeout
+                )
                 request = ModelRequest(
                     messages=list(self._messages), tools=self.tools.specs(), system=self.system
                 )
@@ -189,6 +206,8 @@ class Session:
                     self.model.stream(request),
                     previews=self.previews,
                     provider=self.model.provider,
+                    max_frame_size=self.max_frame_size,
+                    made_up_ids=self._made_up_ids,
                 )
                 async for event in stream:
                     builder.add(event)
@@ -199,14 +218,9 @@ class Session:
                 results = await dispatcher.results()
                 self._record(message, results)
                 builder, dispatcher = MessageBuilder(), None
-                if message.error is not None:
-                    error = message.error
-                    reason, detail = (
-                        "error",
-                        f"{error.provider}: {error.message}" if error.provider else error.message,
-                    )
-                    break
-                if not message.tool_calls:
+                ended = _why_the_turn_ends(message)
+                if ended is not None:
+                    reason, detail = ended
                     break
         except asyncio.CancelledError:
             reason, detail = "cancelled", "stopped by the user"
@@ -220,96 +234,121 @@ class Session:
         emit(TurnFinished(reason=reason, steps=step, message=detail))
 
     def _record(self, message: AssistantMessage, results: list[ToolResultMessage]) -> None:
-        if message.text or message.tool_calls or message.error:
+        """Keep what the provider can take back: a response that said nothing (an HTTP error, a drop before the
+        first byte) would be an empty assistant message, which OpenAI rejects, breaking every later turn."""
+        if message.text or message.tool_calls:
             self._messages.append(message)
         self._messages.extend(results)
-        for result in results:
-            if result.error is None:
-                self._results_by_call[result.call_id] = result
 
 
-class _Dispatcher:
-    """Runs the tool calls of one model response, each as soon as it is ready, concurrently."""
+def _why_the_turn_ends(message: AssistantMessage) -> tuple[TurnReason, str | None] | None:
+    """How the turn ends after this response, or ``None`` when the model must see its tool results."""
+    error = message.error
+    if error is not None:
+        return "error", f"{error.provider}: {error.message}" if error.provider else error.message
+    if message.stop_reason == "length" and any(call.arguments is None for call in message.tool_calls):
+        said = f" ({message.raw_stop_reason!r})" if message.raw_stop_reason else ""
+        return "max_tokens", (
+            f"the model ran out of output tokens inside a tool call{said}: asking again would cut it again; "
+            + _TOKEN_LIMIT_HINT
+        )
+    if not message.tool_calls:
+        return "done", None
+    return None
 
-    def __init__(self, session: Session, emit: Emit) -> None:
+
+class TurnStream(AsyncIterator[Event]):
+    """The events of one turn, read with ``async for``; ends with exactly one ``TurnFinished``.
+
+    Leaving the loop early (``break``, an exception, a cancelled cell) or ``aclose()`` stops the turn.
+    """
+
+    def __init__(self, session: Session, prompt: str) -> None:
         self._session = session
-        self._emit = emit
-        self._tasks: dict[str, tuple[ToolCallReady, asyncio.Task[ToolResultMessage]]] = {}
+        self._prompt = prompt
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._finished = False
 
-    def start(self, call: ToolCallReady) -> None:
-        if call.id in self._tasks:  # a duplicated call in one response runs once
+    def __aiter__(self) -> TurnStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._finished:
+            raise StopAsyncIteration
+        queue = self._queue
+        if self._task is None:
+            self._task = await self._session._start(self._prompt, queue.put_nowait)
+            self._task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            event = await queue.get()
+        except asyncio.CancelledError:  # whoever reads the turn went away: the turn stops too
+            self._stop()
+            raise
+        if event is None:  # the task ended without its TurnFinished: cancelled before it began, or a bug
+            event = self._ended_early(self._task)
+        if isinstance(event, TurnFinished):
+            self._finished = True
+        return event
+
+    @staticmethod
+    def _ended_early(task: asyncio.Task[None]) -> TurnFinished:
+        if task.cancelled():
+            return TurnFinished(reason="cancelled", steps=0, message="stopped by the user")
+        failure = task.exception()
+        return TurnFinished(reason="error", steps=0, message=f"internal error: {failure!r}")
+
+    async def aclose(self) -> None:
+        """Stop the turn (if it still runs) and wait until it has finished."""
+        self._finished = True
+        task = self._task
+        if task is not None and not task.done():
+            self._stop()
+            await asyncio.wait({task})
+
+    def _stop(self) -> None:
+        if self._task is not None and self._session._turn is self._task:
+            self._session.cancel()
+        elif self._task is not None:
+            self._task.cancel()
+
+    def __del__(self) -> None:
+        """``break`` out of ``async for`` drops the stream: stop its turn, so the next ``send`` can start."""
+        task = self._task
+        if task is None or task.done() or self._finished:
             return
-        self._tasks[call.id] = (call, asyncio.get_running_loop().create_task(self._run(call)))
-
-    def _in_call_order(self) -> list[tuple[ToolCallReady, asyncio.Task[ToolResultMessage]]]:
-        return sorted(self._tasks.values(), key=lambda entry: entry[0].position)
-
-    async def results(self) -> list[ToolResultMessage]:
-        """Every call's result, in call order, once all are done."""
-        return list(await asyncio.gather(*(task for _, task in self._in_call_order())))
-
-    async def cancel(self) -> list[ToolResultMessage]:
-        """Cancel what still runs; every call still gets a result, so the history stays valid for the provider."""
-        ordered = self._in_call_order()
-        for _, task in ordered:
-            task.cancel()
-        outcomes = await asyncio.gather(*(task for _, task in ordered), return_exceptions=True)
-        return [
-            outcome
-            if isinstance(outcome, ToolResultMessage)
-            else self._fail(call, "cancelled", f"{call.name} was cancelled")
-            for (call, _), outcome in zip(ordered, outcomes, strict=True)
-        ]
-
-    def _fail(
-        self, call: ToolCallReady, kind: ToolErrorKind, message: str, duration: float = 0.0
-    ) -> ToolResultMessage:
-        self._emit(ToolError(id=call.id, name=call.name, kind=kind, message=message, duration=duration))
-        return ToolResultMessage(call_id=call.id, name=call.name, content=message, error=kind)
-
-    async def _run(self, call: ToolCallReady) -> ToolResultMessage:
-        started = time.perf_counter()
+        loop = task.get_loop()
         try:
-            return await self._execute(call)
-        except asyncio.CancelledError:
-            return self._fail(call, "cancelled", f"{call.name} was cancelled", time.perf_counter() - started)
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._stop()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._session.cancel)
 
-    async def _execute(self, call: ToolCallReady) -> ToolResultMessage:
-        session = self._session
-        if call.error is not None or call.arguments is None:
-            error = call.error or "arguments are not a JSON object"
-            kind: ToolErrorKind = "incomplete" if error.startswith("incomplete") else "invalid_arguments"
-            return self._fail(call, kind, f"{call.name} was not run: {error}")
-        earlier = session._results_by_call.get(call.id)
-        if earlier is not None:  # a replayed call id: reuse the result instead of running the tool twice
-            self._emit(ToolResult(id=call.id, name=call.name, output=earlier.content, duration=0.0))
-            return earlier
-        tool = session.tools.get(call.name)
-        if tool is None:
-            available = ", ".join(session.tools.names) or "none"
-            return self._fail(call, "unknown_tool", f"unknown tool {call.name!r} (available: {available})")
-        try:
-            kwargs = tool.validate(call.arguments)
-        except ToolFailure as failure:
-            return self._fail(call, failure.kind, failure.message)
-        if tool.confirm and not await self._approved(call):
-            return self._fail(call, "denied", f"{call.name} was denied by the user")
-        self._emit(ToolRunning(id=call.id, name=call.name, started_at=time.time()))
-        started = time.perf_counter()
-        try:
-            output = await tool.invoke(kwargs, timeout=session.tool_timeout)
-        except ToolFailure as failure:
-            return self._fail(call, failure.kind, failure.message, time.perf_counter() - started)
-        duration = time.perf_counter() - started
-        self._emit(ToolResult(id=call.id, name=call.name, output=output, duration=duration))
-        return ToolResultMessage(call_id=call.id, name=call.name, content=output)
 
-    async def _approved(self, call: ToolCallReady) -> bool:
-        approvals = self._session._approvals
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        approvals[call.id] = future
-        self._emit(ToolAwaitingApproval(id=call.id, name=call.name, arguments=call.arguments or {}))
-        try:
-            return await future
-        finally:
-            approvals.pop(call.id, None)
+class _Finished:
+    """What ``cancel()`` returns: awaiting it waits until the turn has finished; ignoring it is fine."""
+
+    __slots__ = ("_turn",)
+
+    def __init__(self, turn: asyncio.Task[None] | None) -> None:
+        self._turn = turn
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if self._turn is not None and not self._turn.done():
+            yield from asyncio.wait({self._turn}).__await__()
+
+
+def _check_count(name: str, value: object, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigurationError(f"{name} must be an integer ≥ {minimum}, not {value!r}")
+
+
+def _check_seconds(name: str, value: object) -> None:
+    """A timeout: a positive, finite number of seconds, or ``None`` for no limit."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
+        raise ConfigurationError(f"{name} must be a positive number of seconds or None, not {value!r}")

@@ -9,9 +9,7 @@ notebook; every name in it comes from model output and is escaped.
 
 from __future__ import annotations
 
-import html
-import math
-import re
+import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, Iterable
@@ -25,6 +23,7 @@ from ._events import (
     StepStarted,
     StreamError,
     TextDelta,
+    ToolArgumentsDelta,
     ToolCallReady,
     ToolCallStarted,
     ToolError,
@@ -32,18 +31,11 @@ from ._events import (
     ToolRunning,
     TurnFinished,
 )
+from ._timeline_svg import draw_svg, present_states
 
-__all__ = ["Timeline", "ToolSpan"]
+__all__ = ["EventLog", "Timeline", "ToolSpan"]
 
 ToolState = Literal["done", "error", "cancelled", "running"]
-
-_STATE_COLORS: dict[ToolState, str] = {
-    # Mid-tone colors: readable on white and on dark backgrounds alike.
-    "done": "#2e9d5b",
-    "error": "#d9443a",
-    "cancelled": "#8c8c8c",
-    "running": "#3b82c4",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +83,70 @@ class _OpenSpan:
         return ToolSpan(self.name, self.id, start, end, state, self.called)
 
 
+class EventLog:
+    """A turn's events with their arrival times, in the form a turn keeps them.
+
+    A call's arguments arrive in fragments of a few characters (2 MB of arguments is ~300k deltas), each delta
+    possibly with a ``partial`` preview of the whole object so far: kept one by one, they cost tens of times
+    the stream's own bytes. Nothing reads them afterwards (the timeline draws text ticks and tool bars;
+    ``ToolCallReady`` carries the whole arguments), so a run of consecutive deltas of one call is kept as one
+    delta: its first arrival, the fragments joined once, no preview. Text deltas stay one record each.
+
+    One thread adds while any thread may read: a lock keeps every read whole.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[tuple[float, Event]] = []
+        self._open: tuple[float, ToolArgumentsDelta] | None = None  # the first delta of the open run
+        self._pieces: list[str] = []  # the open run's fragments
+
+    def add(self, at: float, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, ToolArgumentsDelta):
+                if self._open is not None and self._open[1].id == event.id:
+                    self._pieces.append(event.fragment)
+                    return
+                self._close_run()
+                self._open, self._pieces = (at, event), [event.fragment]
+            else:
+                self._close_run(event.raw_arguments if isinstance(event, ToolCallReady) else None)
+                self._records.append((at, event))
+
+    def records(self) -> list[tuple[float, Event]]:
+        """A copy of the records so far (an open run included, joined)."""
+        with self._lock:
+            return [*self._records] if self._open is None else [*self._records, self._joined()]
+
+    def _close_run(self, whole: str | None = None) -> None:
+        if self._open is not None:
+            self._records.append(self._joined(whole))
+            self._open, self._pieces = None, []
+
+    def _joined(self, whole: str | None = None) -> tuple[float, ToolArgumentsDelta]:
+        """The open run as one delta. When the run is the whole of the arguments that ``ToolCallReady``
+        carries next (``whole``), that string is reused: the arguments are kept once, not twice."""
+        assert self._open is not None
+        at, first = self._open
+        fragment = "".join(self._pieces)
+        if fragment == whole:
+            fragment = whole
+        return at, first.model_copy(update={"fragment": fragment, "partial": None})
+
+
 class Timeline:
     """The events of a turn with their arrival times: ``await Timeline.record(session.send(prompt))``.
 
     Build one from ``(time, event)`` pairs in arrival order (``time.perf_counter()`` or epoch seconds); times
-    are kept relative to the first record.
+    are kept relative to the first record. Argument deltas are kept as ``EventLog`` keeps them: one per run of
+    fragments of a call, at its first arrival, without preview.
     """
 
     def __init__(self, records: Iterable[tuple[float, Event]]) -> None:
-        pairs = list(records)
+        log = EventLog()
+        for at, event in records:
+            log.add(at, event)
+        pairs = log.records()
         origin = pairs[0][0] if pairs else 0.0
         self.records: list[tuple[float, Event]] = [(at - origin, event) for at, event in pairs]
         self.tools: list[ToolSpan] = _tool_spans(self.records)
@@ -111,7 +158,10 @@ class Timeline:
     @classmethod
     async def record(cls, events: AsyncIterable[Event]) -> Timeline:
         """Consume a stream of events (e.g. ``session.send(prompt)``), stamping each one as it arrives."""
-        return cls([(time.perf_counter(), event) async for event in events])
+        log = EventLog()
+        async for event in events:
+            log.add(time.perf_counter(), event)
+        return cls(log.records())
 
     @property
     def duration(self) -> float:
@@ -151,7 +201,7 @@ class Timeline:
             "first_text_s": None if first_text is None else round(first_text, 3),
             "tools": len(self.tools),
             "tool_states": {
-                state: sum(1 for s in self.tools if s.state == state) for state in _present(self)
+                state: sum(1 for s in self.tools if s.state == state) for state in present_states(self)
             },
             "text_during_tools": self.text_during_tools(),
             "max_text_gap_while_tools_run_s": round(self.max_text_gap_while_tools_run(), 3),
@@ -181,7 +231,7 @@ class Timeline:
 
     def to_svg(self, *, color: str = "currentColor", width: int = 640) -> str:
         """The timeline as one self-contained ``<svg>`` element; ``color`` is used for text and axes."""
-        return _Drawing(self, color, width).svg()
+        return draw_svg(self, color, width)
 
     def _repr_html_(self) -> str:
         # Inline in the page, ``currentColor`` follows the theme's text color.
@@ -203,10 +253,6 @@ class Timeline:
             f"Timeline({self.duration:.2f} s, {len(self.text_times)} text deltas, {len(self.tools)} tools, "
             f"{self.text_during_tools()} deltas during tools)"
         )
-
-
-def _present(timeline: Timeline) -> list[ToolState]:
-    return [state for state in _STATE_COLORS if any(span.state == state for span in timeline.tools)]
 
 
 def _tool_spans(records: list[tuple[float, Event]]) -> list[ToolSpan]:
@@ -261,172 +307,3 @@ def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> li
             if end > start:
                 out.append((start, end))
     return out
-
-
-# -- drawing ------------------------------------------------------------------------------------------------
-
-_LABEL_WIDTH = 120  # the left column with the lane names
-_RIGHT_PAD = 16
-_LANE = 22
-_BAR = 12
-_TEXT_TICK_COLOR = "#8a63d2"
-_NAME_CHARS = 18
-
-
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-"""Characters XML cannot carry even escaped (and lone surrogates, which cannot be encoded to send)."""
-
-
-def _esc(text: str) -> str:
-    """Model output made safe as SVG text or attribute: markup escaped, unencodable characters replaced."""
-    return html.escape(_NOT_XML.sub("\ufffd", text), quote=True)
-
-
-def _num(value: float) -> str:
-    """An axis label: ``0``, ``0.5``, ``12``, ``0.02`` (no float noise like ``0.30000000000000004``)."""
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def _nice_step(span: float, target: int = 6) -> float:
-    """A round axis step (1, 2 or 5 × 10^k) giving about ``target`` ticks over ``span`` seconds."""
-    raw = max(span, 1e-3) / target
-    magnitude = 10 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1, 2, 5, 10) if raw <= m * magnitude)
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "…"
-
-
-class _Drawing:
-    """One SVG: a text lane of ticks, one lane per tool, a time axis and a legend."""
-
-    def __init__(self, timeline: Timeline, color: str, width: int) -> None:
-        self.timeline = timeline
-        self.color = _esc(color)
-        self.width = max(width, _LABEL_WIDTH + 200)
-        self.span = timeline.duration if timeline.duration > 0 else 1.0
-        self.plot_width = self.width - _LABEL_WIDTH - _RIGHT_PAD
-        self.axis_y = 6 + _LANE * (1 + len(timeline.tools)) + 4
-        self.height = self.axis_y + 44
-
-    def x(self, at: float) -> float:
-        return _LABEL_WIDTH + at / self.span * self.plot_width
-
-    def svg(self) -> str:
-        t = self.timeline
-        summary = f"{len(t.text_times)} text deltas, {len(t.tools)} tools over {t.duration:.2f} s"
-        parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" data-nbstream="timeline" role="img" '
-            f'viewBox="0 0 {self.width} {self.height}" width="{self.width}" height="{self.height}" '
-            f'style="max-width:100%;height:auto" font-family="system-ui, sans-serif" font-size="11" '
-            f'fill="{self.color}">',
-            f"<title>nbstream timeline: {_esc(summary)}</title>",
-            *self.steps(),
-            *self.text_lane(),
-            *(self.tool_lane(index, span) for index, span in enumerate(t.tools)),
-            *self.axis(),
-            *self.legend(),
-            "</svg>",
-        ]
-        return "\n".join(parts)
-
-    def lane_label(self, lane: int, label: str) -> str:
-        y = 6 + lane * _LANE + _LANE / 2 + 4
-        return f'<text x="{_LABEL_WIDTH - 8}" y="{y:.1f}" text-anchor="end">{_esc(label)}</text>'
-
-    def steps(self) -> list[str]:
-        """Faint dashed lines where the session sent the conversation back to the model."""
-        top, bottom = 6, self.axis_y
-        return [
-            f'<line data-nbstream="step" x1="{self.x(at):.1f}" x2="{self.x(at):.1f}" y1="{top}" '
-            f'y2="{bottom}" stroke="{self.color}" stroke-opacity="0.3" stroke-dasharray="2 3"/>'
-            for at in self.timeline.step_times[1:]
-        ]
-
-    def text_lane(self) -> list[str]:
-        out = [self.lane_label(0, "text")]
-        if self.timeline.text_times:
-            y, height = 6 + (_LANE - _BAR) / 2, _BAR
-            path = "".join(f"M{self.x(at):.1f} {y:.1f}v{height}" for at in self.timeline.text_times)
-            out.append(
-                f'<path data-nbstream="text-ticks" d="{path}" stroke="{_TEXT_TICK_COLOR}" '
-                f'stroke-width="1.5" fill="none"/>'
-            )
-        return out
-
-    def tool_lane(self, index: int, span: ToolSpan) -> str:
-        lane = index + 1
-        fill = _STATE_COLORS[span.state]
-        end = self.timeline.duration if span.end is None else span.end
-        x0, x1 = self.x(span.start), max(self.x(end), self.x(span.start) + 2)
-        top = 6 + lane * _LANE + (_LANE - _BAR) / 2
-        middle = top + _BAR / 2
-        duration = "running" if span.duration is None else f"{span.duration:.2f} s"
-        tip = f"{span.name} ({span.id}): {span.state}, {duration}, from {span.start:.3f} s"
-        out = [
-            f'<g data-nbstream="tool" data-tool-id="{_esc(span.id)}" data-tool-name="{_esc(span.name)}" '
-            f'data-state="{span.state}">',
-            f"<title>{_esc(tip)}</title>",
-            self.lane_label(lane, _short(span.name)),
-        ]
-        if span.called is not None and span.start - span.called > 0:  # the arguments being written
-            out.append(
-                f'<line x1="{self.x(span.called):.1f}" x2="{x0:.1f}" y1="{middle:.1f}" y2="{middle:.1f}" '
-                f'stroke="{fill}" stroke-width="2" stroke-opacity="0.5"/>'
-            )
-        out.append(
-            f'<rect data-nbstream="tool-bar" x="{x0:.1f}" y="{top:.1f}" width="{x1 - x0:.1f}" '
-            f'height="{_BAR}" rx="2" fill="{fill}"/>'
-        )
-        label = duration  # the name is the lane's label
-        room = len(label) * 6.5 + 6
-        if x1 + room <= self.width - _RIGHT_PAD / 2:
-            where = f'x="{x1 + 4:.1f}"'
-        elif x0 - room >= _LABEL_WIDTH:
-            where = f'x="{x0 - 4:.1f}" text-anchor="end"'
-        else:
-            where = f'x="{x1 - 4:.1f}" text-anchor="end" fill="#ffffff"'
-        out.append(f'<text {where} y="{middle + 4:.1f}">{_esc(label)}</text>')
-        out.append("</g>")
-        return "\n".join(out)
-
-    def axis(self) -> list[str]:
-        y = self.axis_y
-        step = _nice_step(self.span)
-        count = int(self.span / step + 1e-9)
-        out = [
-            f'<g data-nbstream="axis" stroke="{self.color}" stroke-opacity="0.6">',
-            f'<line x1="{_LABEL_WIDTH}" x2="{self.width - _RIGHT_PAD}" y1="{y}" y2="{y}"/>',
-            *(
-                f'<line x1="{self.x(i * step):.1f}" x2="{self.x(i * step):.1f}" y1="{y}" y2="{y + 4}"/>'
-                for i in range(count + 1)
-            ),
-            "</g>",
-            f'<text x="{_LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">time (s)</text>',
-            *(
-                f'<text x="{self.x(i * step):.1f}" y="{y + 15}" text-anchor="middle">{_num(i * step)}</text>'
-                for i in range(count + 1)
-            ),
-        ]
-        return out
-
-    def legend(self) -> list[str]:
-        y = self.axis_y + 34
-        states: list[ToolState] = ["done", "error", "cancelled"]
-        if "running" in _present(self.timeline):
-            states.append("running")
-        x = _LABEL_WIDTH
-        out = [
-            f'<g data-nbstream="legend"><path d="M{x} {y - 9}v10" stroke="{_TEXT_TICK_COLOR}"/>',
-            f'<text x="{x + 6}" y="{y}">text delta</text>',
-        ]
-        x += 80
-        for state in states:
-            out.append(
-                f'<rect x="{x}" y="{y - 9}" width="14" height="10" rx="2" fill="{_STATE_COLORS[state]}"/>'
-            )
-            out.append(f'<text x="{x + 18}" y="{y}">tool {state}</text>')
-            x += 96
-        out.append("</g>")
-        return out

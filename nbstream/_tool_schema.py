@@ -4,13 +4,14 @@ The schema is what providers accept: an object schema with ``properties`` / ``re
 definitions inlined (only self-recursive models keep a ``$defs`` entry, since they cannot be inlined).
 Validation goes through a pydantic model built with ``create_model``; every field is aliased to its parameter
 name so that names such as ``schema``, ``copy`` or ``_private`` cannot clash with pydantic's own attributes.
+Keywords fixed by ``functools.partial`` (an API key, a connection) are left out: the model neither sees them,
+not even as defaults, nor can set them.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import re
 import sys
 import typing
 import warnings
@@ -31,157 +32,9 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import PydanticJsonSchemaWarning
 
-__all__ = ["ArgumentBinding", "bind_function", "describe_validation_error", "parse_docstring"]
+from ._docstrings import parse_docstring
 
-
-# --- docstrings -------------------------------------------------------------------------------------------
-
-_PARAMETER_SECTIONS = {
-    "args",
-    "arguments",
-    "parameters",
-    "params",
-    "keyword args",
-    "keyword arguments",
-    "other parameters",
-}
-_OTHER_SECTIONS = {
-    "returns",
-    "return",
-    "yields",
-    "yield",
-    "raises",
-    "raise",
-    "examples",
-    "example",
-    "note",
-    "notes",
-    "attributes",
-    "see also",
-    "warning",
-    "warnings",
-    "todo",
-    "references",
-}
-_GOOGLE_HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z ]*):\s*$")
-_GOOGLE_ENTRY = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
-_NUMPY_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
-_NUMPY_ENTRY = re.compile(r"^(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?$")
-_SPHINX_FIELD = re.compile(
-    r"^\s*:(?:param|parameter|arg|argument|key|keyword|type|returns?|rtype|raises?|yields?)\b"
-)
-_SPHINX_PARAM = re.compile(
-    r"^\s*:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*?\s+)?\*{0,2}(\w+)\s*:\s*(.*)$"
-)
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _google_header(lines: list[str], i: int) -> str | None:
-    match = _GOOGLE_HEADER.match(lines[i])
-    name = match.group(1).strip().lower() if match else None
-    return name if name in _PARAMETER_SECTIONS or name in _OTHER_SECTIONS else None
-
-
-def _numpy_header(lines: list[str], i: int) -> str | None:
-    name = lines[i].strip().lower()
-    is_header = i + 1 < len(lines) and _NUMPY_UNDERLINE.match(lines[i + 1]) is not None
-    return name if is_header and (name in _PARAMETER_SECTIONS or name in _OTHER_SECTIONS) else None
-
-
-def _join(parts: list[str]) -> str:
-    return " ".join(part for part in parts if part)
-
-
-def _google_parameters(lines: list[str], start: int, found: dict[str, str]) -> None:
-    header_indent = _indent(lines[start])
-    entry_indent: int | None = None
-    name: str | None = None
-    current: list[str] = []
-    for line in lines[start + 1 :]:
-        if not line.strip():
-            continue
-        indent = _indent(line)
-        if indent <= header_indent:
-            break
-        if entry_indent is None:
-            entry_indent = indent
-        entry = _GOOGLE_ENTRY.match(line.strip()) if indent <= entry_indent else None
-        if entry:
-            name, current = entry.group(1), [entry.group(2).strip()]
-        elif name is None:
-            continue
-        else:
-            current.append(line.strip())
-        found[name] = _join(current)
-
-
-def _numpy_parameters(lines: list[str], start: int, found: dict[str, str]) -> None:
-    header_indent = _indent(lines[start])
-    names: list[str] = []
-    current: list[str] = []
-    for i in range(start + 2, len(lines)):
-        line = lines[i]
-        if not line.strip():
-            continue
-        if _numpy_header(lines, i) or _NUMPY_UNDERLINE.match(line):
-            break
-        indent = _indent(line)
-        if indent < header_indent:
-            break
-        entry = _NUMPY_ENTRY.match(line.strip()) if indent == header_indent else None
-        if indent == header_indent and entry is None:
-            break
-        if entry:
-            names = [name.strip().lstrip("*") for name in entry.group(1).split(",")]
-            current = []
-        else:
-            current.append(line.strip())
-        for name in names:
-            found[name] = _join(current)
-
-
-def _sphinx_parameters(lines: list[str], found: dict[str, str]) -> None:
-    for i, line in enumerate(lines):
-        match = _SPHINX_PARAM.match(line)
-        if not match:
-            continue
-        parts = [match.group(2).strip()]
-        for follower in lines[i + 1 :]:
-            if (
-                not follower.strip()
-                or _indent(follower) <= _indent(line)
-                or follower.lstrip().startswith(":")
-            ):
-                break
-            parts.append(follower.strip())
-        found[match.group(1)] = _join(parts)
-
-
-def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
-    """Split a docstring into (description, {parameter: description}).
-
-    The description is the text before the first section (Google ``Args:``, numpy ``Parameters`` + dashes,
-    Sphinx ``:param x:``); parameter texts come from whichever of the three styles the docstring uses.
-    """
-    if not doc:
-        return "", {}
-    lines = inspect.cleandoc(doc).splitlines()
-    body_end = len(lines)
-    found: dict[str, str] = {}
-    for i in range(len(lines)):
-        google, numpy = _google_header(lines, i), _numpy_header(lines, i)
-        if (google or numpy or _SPHINX_FIELD.match(lines[i])) and body_end == len(lines):
-            body_end = i
-        if google in _PARAMETER_SECTIONS:
-            _google_parameters(lines, i, found)
-        elif numpy in _PARAMETER_SECTIONS:
-            _numpy_parameters(lines, i, found)
-    _sphinx_parameters(lines, found)
-    description = "\n".join(lines[:body_end]).strip()
-    return description, {name: text for name, text in found.items() if text}
+__all__ = ["ArgumentBinding", "bind_function", "describe_validation_error"]
 
 
 # --- the signature ----------------------------------------------------------------------------------------
@@ -278,9 +131,12 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
     except ValueError as exc:
         raise TypeError(f"tool {tool_name}: cannot read its signature: {exc}") from exc
     _, documented = parse_docstring(_docstring(fn))
+    bound = _partial_keywords(fn)
     fields: dict[str, Any] = {}
     parameters: list[_Parameter] = []
     for index, param in enumerate(signature.parameters.values()):
+        if param.name in bound:  # the signature shows it as a keyword-only default: the value itself
+            continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             star = "*" if param.kind is param.VAR_POSITIONAL else "**"
             raise TypeError(
@@ -326,6 +182,15 @@ def _unwrap_partial(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _partial_keywords(fn: Callable[..., Any]) -> set[str]:
+    """The keywords a partial (or a partial of a partial) fixes."""
+    names: set[str] = set()
+    while isinstance(fn, functools.partial):
+        names.update(fn.keywords)
+        fn = fn.func
+    return names
+
+
 def _docstring(fn: Callable[..., Any]) -> str | None:
     return inspect.getdoc(_unwrap_partial(fn))
 
@@ -333,6 +198,17 @@ def _docstring(fn: Callable[..., Any]) -> str | None:
 def function_name(fn: Callable[..., Any]) -> str:
     fn = _unwrap_partial(fn)
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def function_origin(fn: Callable[..., Any]) -> str:
+    """``module.qualname`` of the code a tool runs, which a notebook cell run again keeps.
+
+    A bound method counts as its class's function, whatever the instance; a callable object as its class.
+    """
+    fn = _unwrap_partial(fn)
+    fn = getattr(fn, "__func__", fn)
+    named = fn if hasattr(fn, "__qualname__") else type(fn)
+    return f"{getattr(named, '__module__', None) or '?'}.{named.__qualname__}"
 
 
 def function_description(fn: Callable[..., Any]) -> str:

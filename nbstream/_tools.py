@@ -2,8 +2,22 @@
 
 A ``Tool`` knows its JSON schema (from type hints and docstring, see ``_tool_schema``), validates the model's
 arguments, and runs: ``async def`` tools on the session's loop, plain ``def`` tools in a fresh daemon thread
-per call so the loop keeps streaming. A thread cannot be killed: on timeout or cancellation its late result is
-dropped. Every failure becomes a ``ToolFailure`` whose message goes back to the model.
+per call so the loop keeps streaming. Every failure becomes a ``ToolFailure`` whose message goes back to the
+model. What the session can rely on, whatever the tool does:
+
+- ``validate`` raises only ``ToolFailure`` (``invalid_arguments``), even when a pydantic validator raises
+  ``KeyError`` or anything else. Keywords bound with ``functools.partial`` are neither shown nor settable.
+- ``invoke`` returns the result as text, or raises ``ToolFailure`` or ``CancelledError``. Any exception of the
+  tool is an ``exception`` failure of that call alone, including ``StopIteration``, ``KeyboardInterrupt`` and
+  ``SystemExit``: the event loop lives on.
+- Deadlines hold: on timeout or cancellation a tool gets ``_GRACE`` seconds to unwind, then ``invoke`` returns
+  without it. A thread cannot be killed and a task may swallow its cancellation: such a tool is left behind,
+  its late result or exception dropped quietly.
+- A returned coroutine or other awaitable is awaited, so a plain ``def`` may return ``fetch_async(...)``. A
+  returned generator or other iterator is an error that says to return a list: it holds no data yet.
+- Results are cut at 20,000 characters, and making the text costs time bounded by that limit, not by the size
+  of the value, so a huge return value cannot stall the loop (``_results``).
+- A registry never hides one function behind another of the same name (see ``ToolRegistry``).
 """
 
 from __future__ import annotations
@@ -13,34 +27,37 @@ import contextlib
 import contextvars
 import copy
 import dataclasses
-import datetime
-import enum
 import inspect
-import json
+import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from ._errors import NbstreamError
+from ._errors import ConfigurationError, NbstreamError
 from ._events import ToolErrorKind
 from ._model import ToolSpec
+from ._results import serialize_result
 from ._tool_schema import (
     ArgumentBinding,
     bind_function,
     describe_validation_error,
     function_description,
     function_name,
+    function_origin,
     json_schema,
 )
 
 __all__ = ["Tool", "ToolFailure", "ToolRegistry", "serialize_result", "tool"]
 
+log = logging.getLogger("nbstream")
+
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what OpenAI and Anthropic both accept
+_GRACE = 0.2  # seconds a cancelled tool may take to unwind before its caller moves on without it
 
 
 class ToolFailure(NbstreamError):
@@ -140,12 +157,15 @@ class Tool:
         except ValidationError as exc:
             message = describe_validation_error(exc, self.name, self._binding.names)
             raise ToolFailure("invalid_arguments", message) from None
+        except BaseException as exc:  # pydantic passes on all but ValueError / AssertionError from validators
+            message = f"invalid arguments for {self.name}: a validator raised {_exception_text(exc)}"
+            raise ToolFailure("invalid_arguments", message) from exc
 
     async def invoke(self, kwargs: dict[str, Any], *, timeout: float | None) -> str:
         """Run the tool with validated ``kwargs``; the serialized result, or ``ToolFailure``.
 
-        The tool's own ``timeout`` wins over the argument. Cancelling the caller cancels an async tool (and
-        waits for it to unwind) or drops a sync tool's result; the ``CancelledError`` propagates.
+        The tool's own ``timeout`` wins over the argument. Cancelling the caller cancels an async tool (giving
+        it ``_GRACE`` seconds to unwind) or drops a sync tool's result; the ``CancelledError`` propagates.
         """
         limit = self.timeout if self.timeout is not None else timeout
         args, named = self._binding.split(kwargs)
@@ -153,10 +173,10 @@ class Tool:
         try:
             done, _ = await asyncio.wait({task}, timeout=limit)
         except asyncio.CancelledError:
-            await _cancel_and_wait(task)
+            await self._stop(task)
             raise
         if not done:
-            await _cancel_and_wait(task)
+            await self._stop(task)
             raise ToolFailure("timeout", f"{self.name} timed out after {float(limit or 0)!r} s")
         if task.cancelled():  # the tool cancelled itself: the turn was not stopped
             raise ToolFailure("exception", "CancelledError: the tool was cancelled from inside")
@@ -175,9 +195,23 @@ class Tool:
                 value = await _run_in_thread(self.function, args, kwargs, f"nbstream-tool:{self.name}")
             if inspect.isawaitable(value):  # also a sync def (or lambda) that returns a coroutine
                 value = await value
-            return value
-        except SystemExit as exc:  # sys.exit() in a tool must not stop the event loop (and the kernel)
+        except (KeyboardInterrupt, SystemExit) as exc:  # a task re-raises these out of the loop, ending it
             raise ToolFailure("exception", _exception_text(exc)) from None
+        if isinstance(value, (Iterator, AsyncIterator)):
+            raise ToolFailure("exception", _not_data(self.name, value))
+        return value
+
+    async def _stop(self, task: asyncio.Future[Any]) -> None:
+        """Cancel the call and give it ``_GRACE`` seconds to unwind; one that ignores that is left behind."""
+        task.cancel()
+        try:
+            await asyncio.wait({task}, timeout=_GRACE)
+        finally:
+            if not task.done():
+                log.warning(
+                    "tool %s ignored its cancellation: it is left running, its result dropped", self.name
+                )
+            task.add_done_callback(_retrieve)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the plain function, so a decorated tool stays usable in the notebook."""
@@ -198,12 +232,19 @@ def _exception_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def _cancel_and_wait(task: asyncio.Future[Any]) -> None:
-    """Cancel ``task`` and wait until it has unwound; the caller may still be cancelled meanwhile."""
-    task.cancel()
-    await asyncio.wait({task})
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a stopped call's exception as seen: the caller reported the timeout or cancellation instead."""
     if not task.cancelled():
-        task.exception()  # mark it retrieved: the caller reports the timeout or cancellation instead
+        task.exception()
+
+
+def _not_data(name: str, value: object) -> str:
+    """Why a returned iterator is refused (the model would see ``<generator object …>``), and the fix."""
+    if isinstance(value, AsyncIterator):
+        what, fix = "an async iterator", "[item async for item in ...]"
+    else:
+        what, fix = "an iterator", "list(...)"
+    return f"{name} returned {what} ({type(value).__name__}), not data: return a list instead, e.g. {fix}"
 
 
 async def _run_in_thread(
@@ -227,6 +268,8 @@ async def _run_in_thread(
         error: BaseException | None = None
         try:
             value = context.run(fn, *args, **kwargs)
+        except StopIteration as exc:  # a future refuses it, and would then never settle
+            error = ToolFailure("exception", _exception_text(exc))
         except Exception as exc:
             error = exc
         except BaseException as exc:  # SystemExit, KeyboardInterrupt: never into the loop
@@ -272,7 +315,15 @@ def tool(
 
 
 class ToolRegistry:
-    """The tools a session offers, by name. Adding a name again replaces it, so re-running a cell just works.
+    """The tools a session offers, by name.
+
+    Adding a name again replaces the tool when both run the same code, judged by ``module.qualname``:
+    re-running a notebook cell makes a new function object and must just work. So a method counts as its
+    class's function whatever the instance: ``Database(...).query`` added again from a re-run cell (a new
+    instance) replaces the old one. Different code under one name (``sales.query`` and ``users.query``) is a
+    ``ConfigurationError``, since one would silently hide the other. Nothing in one list given to the
+    constructor can be a re-run, so there any two different callables under one name are an error, methods of
+    two instances included.
 
     Copy-on-write: writers build a new dict under a lock, readers (the session loop) use whichever dict is
     current, so the notebook thread may register tools while a turn runs.
@@ -281,12 +332,20 @@ class ToolRegistry:
     def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
         self._lock = threading.Lock()
         self._tools: dict[str, Tool] = {}
+        given: dict[str, Tool] = {}
         for item in tools:
-            self.add(item)
+            made = self.add(item)
+            first = given.setdefault(made.name, made)
+            if first.function != made.function:
+                raise _name_clash(first, made)
 
     def add(self, tool: Tool | Callable[..., Any], **options: Any) -> Tool:
+        """Register ``tool``; raises ``ConfigurationError`` if its name belongs to a different function."""
         made = tool if isinstance(tool, Tool) and not options else Tool.from_function(tool, **options)
         with self._lock:
+            earlier = self._tools.get(made.name)
+            if earlier is not None and function_origin(earlier.function) != function_origin(made.function):
+                raise _name_clash(earlier, made)
             self._tools = {**self._tools, made.name: made}
         return made
 
@@ -335,55 +394,10 @@ class ToolRegistry:
         return f"ToolRegistry({self.names!r})"
 
 
-# --- results ----------------------------------------------------------------------------------------------
-
-_JSON_NATIVE = (dict, list, tuple, int, float, bool, type(None))
-
-
-def _json_default(value: Any) -> Any:
-    """What ``json.dumps`` cannot write itself: models, dataclasses, dates, sets, enums; else ``str``."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (set, frozenset)):
-        try:
-            return sorted(value)
-        except TypeError:
-            return list(value)
-    if callable(getattr(value, "tolist", None)):  # numpy arrays and scalars
-        return value.tolist()
-    return str(value)
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    if isinstance(value, (*_JSON_NATIVE, set, frozenset)) or (
-        dataclasses.is_dataclass(value) and not isinstance(value, type)
-    ):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    return repr(value)
-
-
-def serialize_result(value: Any, *, limit: int = 20_000) -> str:
-    """A tool's return value as text for the model: strings as they are, data as JSON, the rest as ``repr``.
-
-    Never raises; text longer than ``limit`` is cut with a marker saying how long it was.
-    """
-    try:
-        text = _to_text(value)
-    except Exception:
-        try:
-            text = repr(value)
-        except Exception:
-            text = f"<{type(value).__name__} object that could not be shown>"
-    if len(text) > limit:
-        return f"{text[:limit]}… [truncated: {len(text)} characters in all]"
-    return text
+def _name_clash(earlier: Tool, made: Tool) -> ConfigurationError:
+    first, second = function_origin(earlier.function), function_origin(made.function)
+    both = f"{first} and {second}" if first != second else f"{first} twice, as two different objects"
+    return ConfigurationError(
+        f"two different functions are named {made.name!r}: {both}; give one of them another name "
+        "with tool(name=...) or Tool.from_function(fn, name=...)"
+    )

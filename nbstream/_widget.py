@@ -41,7 +41,7 @@ from ._events import Event, TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message
 from ._model import Model
 from ._session import Session
-from ._timeline import Timeline
+from ._timeline import EventLog, Timeline
 from ._tools import Tool
 
 __all__ = ["StreamChat", "TurnHandle"]
@@ -70,8 +70,7 @@ class TurnHandle:
 
     def __init__(self, prompt: str) -> None:
         self.prompt = prompt
-        self.events: list[Event] = []
-        self.arrivals: list[float] = []  # perf_counter when each event arrived, for ``timeline()``
+        self._log = EventLog()
         self.reason: TurnReason | None = None
         self._future: concurrent.futures.Future[AssistantMessage | None] = concurrent.futures.Future()
         # Running from the start: a waiter that is cancelled (an interrupted cell) cannot cancel the turn.
@@ -81,13 +80,23 @@ class TurnHandle:
     def done(self) -> bool:
         return self._future.done()
 
+    @property
+    def events(self) -> list[Event]:
+        """The turn's events so far, as a new list. A call's argument fragments are one ``ToolArgumentsDelta``
+        without preview, so a turn keeps O(text deltas + calls) events however long the arguments."""
+        return [event for _, event in self._log.records()]
+
+    @property
+    def arrivals(self) -> list[float]:
+        """``time.perf_counter()`` when each of ``events`` arrived (a call's arguments: their first fragment)."""
+        return [at for at, _ in self._log.records()]
+
     def timeline(self) -> Timeline:
         """When each event of this turn arrived: text ticks and tool bars (display it, or read its numbers)."""
-        return Timeline(zip(self.arrivals, self.events, strict=False))  # may be read mid-append
+        return Timeline(self._log.records())
 
     def _record(self, event: Event) -> None:
-        self.arrivals.append(time.perf_counter())
-        self.events.append(event)
+        self._log.add(time.perf_counter(), event)
 
     def result(self, timeout: float | None = None) -> AssistantMessage | None:
         """The turn's last assistant message (``None`` if it produced none); blocks until the turn ends.
@@ -141,6 +150,9 @@ class StreamChat(anywidget.AnyWidget):
     ) -> None:
         if not hasattr(type(self), "_esm"):
             raise FrontendMissingError()
+        # The page never shows ``ToolArgumentsDelta.partial`` (``to_display`` drops it) and a turn keeps none:
+        # a preview per fragment would cost parsing and memory for nothing, unless asked for.
+        session_options.setdefault("previews", False)
         runner = LoopThread(name="nbstream-chat")
         runner.start()
 

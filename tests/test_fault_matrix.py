@@ -27,6 +27,8 @@ def test_the_matrix_covers_every_fault_the_issue_names() -> None:
     for fault in (
         "none", "latency", "re-chunked", "duplicated", "replayed", "dropped", "stalled", "malformed",
         "truncated", "provider error", "401", "404", "429", "500", "503", "529", "slow headers",
+        "id-less calls in two responses", "one id, new arguments", "one id, two calls", "whole arguments",
+        "not a stream", "redirect", "oversized line", "failed turn, then a good one", "token limit",
     ):  # fmt: skip
         assert fault in names
     assert len({row.name for row in FAULTS}) == len(FAULTS)

@@ -181,3 +181,27 @@ def test_a_long_unterminated_line_is_not_quadratic() -> None:
 def test_ndjson_decoding_is_linear_in_4_byte_chunks() -> None:
     line = b'{"message":{"role":"assistant","content":" token"},"done":false}\n'
     _assert_linear(line * 1500, line * 6000, NDJSONDecoder)
+
+
+@pytest.mark.parametrize("decoder_type", [SSEDecoder, NDJSONDecoder])
+def test_a_line_longer_than_the_limit_is_dropped_not_buffered(
+    decoder_type: type[SSEDecoder] | type[NDJSONDecoder],
+) -> None:
+    decoder = decoder_type(max_frame_size=1_000)
+    head = b'data: {"ok": 1}\n\n' if decoder_type is SSEDecoder else b'{"ok": 1}\n'
+    assert len(decoder.feed(head)) == 1
+    for _ in range(100):  # 100 KB with no line end: never held whole
+        decoder.feed(b"x" * 1_000)
+    assert decoder.too_long
+    assert decoder.feed(b"\n" + head) == [] and decoder.flush() == [], "nothing is read after it"
+
+
+def test_sse_data_lines_that_add_up_past_the_limit_are_dropped() -> None:
+    decoder = SSEDecoder(max_frame_size=1_000)
+    assert decoder.feed(b"data: " + b"x" * 600 + b"\n" + b"data: " + b"y" * 600 + b"\n\n") == []
+    assert decoder.too_long
+
+
+def test_frames_at_the_limit_pass() -> None:
+    decoder = NDJSONDecoder(max_frame_size=1_000)
+    assert decoder.feed(b"x" * 1_000 + b"\n") == ["x" * 1_000] and not decoder.too_long

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbstream._assembly import INCOMPLETE_CALL
+from nbstream._assembly import INCOMPLETE_CALL, TRUNCATED_CALL
 from nbstream._errors import StreamFault
 from nbstream._events import (
     EVENTS,
@@ -69,7 +69,7 @@ EXPECTED: dict[str, AssistantMessage] = {
                 name="make_file",
                 arguments=None,
                 raw_arguments=_TAX_GUIDE_ARGUMENTS,
-                error="invalid JSON arguments: Unterminated string starting at: line 6 column 1 (char 136)",
+                error=TRUNCATED_CALL,
             )
         ],
         stop_reason="length",
@@ -387,6 +387,7 @@ def test_anthropic_max_tokens_call_is_an_error_and_the_stop_reason_is_length() -
     message = collect(events_sync(name, [fixture(name)]))
     assert message.stop_reason == "length"
     assert message.tool_calls[0].arguments is None
+    assert message.tool_calls[0].error == TRUNCATED_CALL
     assert message.error is None
 
 

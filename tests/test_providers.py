@@ -175,3 +175,69 @@ def test_the_environment_key_never_goes_to_another_server(monkeypatch: pytest.Mo
 def test_a_query_string_in_base_url_stays_after_the_path() -> None:
     spec = PROVIDERS["openai"].request("m", HISTORY, "https://x.example/openai/v1?api-version=2024-10", {})
     assert spec.url == "https://x.example/openai/v1/chat/completions?api-version=2024-10"
+
+
+def test_anthropic_base_keeps_a_query_string_at_the_end() -> None:
+    assert anthropic_base("http://h/v1?beta=true") == "http://h/v1?beta=true"
+    assert anthropic_base("http://h:1/?beta=true") == "http://h:1/v1?beta=true"
+    spec = PROVIDERS["anthropic"].request("m", HISTORY, anthropic_base("https://h/proxy?beta=true"), {})
+    assert spec.url == "https://h/proxy/v1/messages?beta=true"
+
+
+BROKEN = ModelRequest(
+    messages=[
+        UserMessage(content="Weather in Paris?"),
+        AssistantMessage(
+            tool_calls=[
+                ToolCall(id="c1", name="get_weather", arguments=None, raw_arguments='{"city": "Par'),
+                ToolCall(id="c2", name="get_weather", arguments=None, raw_arguments='["Paris"]'),
+                ToolCall(id="c3", name="get_weather", arguments={}, raw_arguments=""),
+            ]
+        ),
+        ToolResultMessage(
+            call_id="c1", name="get_weather", content="invalid arguments", error="invalid_arguments"
+        ),
+    ],
+    tools=[SPEC],
+)
+
+
+def _sent_arguments(provider: str, body: dict) -> list[object]:
+    if provider == "openai":
+        return [c["function"]["arguments"] for m in body["messages"] for c in m.get("tool_calls", [])]
+    if provider == "openai-responses":
+        return [item["arguments"] for item in body["input"] if item.get("type") == "function_call"]
+    if provider == "anthropic":
+        blocks = [b for m in body["messages"] for b in m["content"]]
+        return [b["input"] for b in blocks if b["type"] == "tool_use"]
+    return [c["function"]["arguments"] for m in body["messages"] for c in m.get("tool_calls", [])]
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_a_call_whose_arguments_were_not_a_json_object_goes_back_as_an_empty_object(provider: str) -> None:
+    body = PROVIDERS[provider].request("m", BROKEN, "http://127.0.0.1:1/v1", {}).body
+    empty: object = "{}" if provider in ("openai", "openai-responses") else {}
+    assert _sent_arguments(provider, body) == [
+        empty,
+        empty,
+        empty,
+    ]  # llama-server answers 500 to '{"city": "Par'
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_an_assistant_message_with_neither_text_nor_calls_is_never_sent(provider: str) -> None:
+    request = ModelRequest(
+        messages=[
+            UserMessage(content="Hi"),
+            AssistantMessage(),  # a response that failed before it said anything
+            UserMessage(content="Hello?"),
+            AssistantMessage(text="Hello."),
+        ]
+    )
+    body = PROVIDERS[provider].request("m", request, "http://127.0.0.1:1/v1", {}).body
+    entries = body["input"] if provider == "openai-responses" else body["messages"]
+    assistant = [e for e in entries if e.get("role") == "assistant"]
+    assert len(assistant) == 1
+    assert all(e.get("content") not in (None, "", []) for e in entries)
+    if provider == "anthropic":  # the two user turns merge: Anthropic wants roles to alternate
+        assert [m["role"] for m in entries] == ["user", "assistant"]

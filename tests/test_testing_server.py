@@ -20,14 +20,17 @@ from nbstream._providers import PROVIDERS
 from nbstream._session import Session
 from nbstream._wire import WIRE_FORMATS, WireFormat
 from nbstream.testing import (
+    BadContentEncoding,
     Call,
     DropConnection,
     Duplicate,
     HttpStatus,
     Latency,
     MalformedEvent,
+    NotAStream,
     ProviderError,
     ProviderServer,
+    Redirect,
     Say,
     SlowHeaders,
     Stall,
@@ -35,6 +38,7 @@ from nbstream.testing import (
     demo_turns,
     request_from_json,
 )
+from nbstream.testing._http import HTML_PAGE, WHOLE_TEXT
 
 PROVIDER = {
     "openai-chat": "openai",
@@ -287,6 +291,75 @@ def test_http_status_faults_fail_the_first_requests_then_the_turn_plays(
             assert set(error["error"]) == {"message", "type", "param", "code"}
     assert success.status_code == 200
     assert collect(parse_stream(wire, [success.content])).text == TEXT  # failures used no turn
+
+
+def split_response(head: bytes) -> tuple[int, dict[str, str]]:
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers
+
+
+@pytest.mark.parametrize("wire", WIRE_FORMATS)
+def test_not_a_stream_answers_200_with_a_page_or_the_whole_answer_and_uses_no_turn(wire: WireFormat) -> None:
+    faults = [
+        NotAStream(requests={0}),
+        NotAStream("application/json", requests={1}),
+        NotAStream("text/plain", body=b"hello", requests={2}),
+    ]
+    with ProviderServer([TURN], faults=faults) as server:
+        page, json_answer, custom, stream = (raw_exchange(server, wire) for _ in range(4))
+    status, headers = split_response(page[0])
+    assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8")
+    assert page[1] == [HTML_PAGE] and headers["content-length"] == str(len(HTML_PAGE))
+    status, headers = split_response(json_answer[0])
+    assert (status, headers["content-type"]) == (200, "application/json")
+    answer = json.loads(json_answer[1][0])
+    assert WHOLE_TEXT in json.dumps(answer)
+    shape = {"openai-chat": "object", "openai-responses": "object", "anthropic": "type", "ollama": "done"}[
+        wire
+    ]
+    assert answer[shape] in ("chat.completion", "response", "message", True)
+    assert split_response(custom[0])[1]["content-type"] == "text/plain" and custom[1] == [b"hello"]
+    assert collect(parse_stream(wire, stream[1])).text == TEXT  # the faults used no turn
+
+
+@pytest.mark.parametrize("wire", WIRE_FORMATS)
+def test_redirect_points_at_the_same_url_over_https_unless_told_where(wire: WireFormat) -> None:
+    elsewhere = "https://elsewhere.example/v2/x?token=1"
+    faults = [Redirect(requests={0}), Redirect(301, location=elsewhere, requests={1})]
+    with ProviderServer([TURN], faults=faults) as server:
+        moved, told, stream = (raw_exchange(server, wire) for _ in range(3))
+    status, headers = split_response(moved[0])
+    assert (status, headers["location"]) == (307, url(server, wire).replace("http://", "https://"))
+    assert headers["content-length"] == str(len(moved[1][0]))
+    status, headers = split_response(told[0])
+    assert (status, headers["location"]) == (301, elsewhere)
+    assert collect(parse_stream(wire, stream[1])).text == TEXT
+    with pytest.raises(ValueError, match="3xx"):
+        Redirect(200)
+
+
+@pytest.mark.parametrize("wire", WIRE_FORMATS)
+def test_bad_content_encoding_labels_the_stream_without_encoding_it(wire: WireFormat) -> None:
+    with ProviderServer([TURN], faults=[BadContentEncoding()]) as server:
+        head, chunks = raw_exchange(server, wire)
+    with ProviderServer([TURN]) as reference:
+        _, frames = raw_exchange(reference, wire)
+    assert split_response(head)[1]["content-encoding"] == "gzip"
+    assert chunks == frames
+    with ProviderServer([TURN], faults=[BadContentEncoding("br")]) as server, httpx.Client() as client:
+        response = client.post(url(server, wire), json=BODY, headers={"accept-encoding": "identity"})
+    assert response.headers["content-encoding"] == "br"
+
+
+def test_recorded_requests_keep_the_query_string() -> None:
+    with ProviderServer([[Say("hi")], [Say("hi")]]) as server, httpx.Client() as client:
+        client.post(url(server, "anthropic") + "?beta=true&x=1", json=BODY)
+        client.post(url(server, "anthropic"), json=BODY)
+    assert [(r.path, r.query, r.wire) for r in server.requests] == [
+        ("/v1/messages", "beta=true&x=1", "anthropic"),
+        ("/v1/messages", "", "anthropic"),
+    ]
 
 
 @pytest.mark.parametrize("framing", ["chunked", "close"])

@@ -20,6 +20,7 @@ from nbstream import (
     Session,
     StepStarted,
     TextDelta,
+    ToolArgumentsDelta,
     ToolCallReady,
     ToolCallStarted,
     ToolError,
@@ -27,7 +28,7 @@ from nbstream import (
     ToolRunning,
     TurnFinished,
 )
-from nbstream._timeline import Timeline
+from nbstream._timeline import EventLog, Timeline
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -295,6 +296,12 @@ events = st.one_of(
     ),
     st.builds(StepStarted, step=st.integers(1, 3)),
     st.just(MessageFinished(stop_reason="stop")),
+    st.builds(
+        ToolArgumentsDelta,
+        id=st.sampled_from("abc"),
+        fragment=st.text(max_size=3),
+        partial=st.none() | st.just({"k": "v"}),
+    ),
 )
 
 
@@ -310,6 +317,101 @@ def test_any_records_give_consistent_numbers_and_well_formed_svg(records: list[t
     assert 0.0 <= timeline.max_text_gap_while_tools_run() <= timeline.duration + 1e-9
     for span in timeline.tools:
         assert span.end is None or span.end >= span.start
+    # Argument deltas: one per run of a call, the call's fragments in order, no preview.
+    kept = timeline.events
+    assert [e for e in kept if not isinstance(e, ToolArgumentsDelta)] == [
+        e for _, e in records if not isinstance(e, ToolArgumentsDelta)
+    ]
+    for call_id in "abc":
+        sent = [e.fragment for _, e in records if isinstance(e, ToolArgumentsDelta) and e.id == call_id]
+        got = [e for e in kept if isinstance(e, ToolArgumentsDelta) and e.id == call_id]
+        assert "".join(e.fragment for e in got) == "".join(sent)
+        assert all(e.partial is None for e in got)
+    for a, b in zip(kept, kept[1:], strict=False):
+        assert not (isinstance(a, ToolArgumentsDelta) and isinstance(b, ToolArgumentsDelta) and a.id == b.id)
+
+
+# -- what a turn keeps -----------------------------------------------------------------------------------
+
+
+def delta(call_id: str, fragment: str) -> ToolArgumentsDelta:
+    return ToolArgumentsDelta(id=call_id, fragment=fragment, partial={"preview": fragment})
+
+
+def test_a_run_of_argument_fragments_is_kept_as_one_delta_at_its_first_arrival() -> None:
+    raw = '{"a": 1}'
+    log = EventLog()
+    log.add(0.0, ToolCallStarted(id="c1", name="t", position=0))
+    for k, piece in enumerate(['{"a', '": ', "1}"]):
+        log.add(0.1 + k * 0.1, delta("c1", piece))
+    ready = ToolCallReady(id="c1", name="t", position=0, arguments={"a": 1}, raw_arguments=raw)
+    log.add(0.5, ready)
+
+    at, kept = log.records()[1]
+    assert at == 0.1
+    assert kept == ToolArgumentsDelta(id="c1", fragment=raw)  # no preview
+    assert (
+        isinstance(kept, ToolArgumentsDelta) and kept.fragment is ready.raw_arguments
+    )  # kept once, not twice
+    assert [event.type for _, event in log.records()] == [
+        "tool_call_started",
+        "tool_arguments_delta",
+        "tool_call_ready",
+    ]
+
+
+def test_runs_are_split_by_other_events_and_other_calls() -> None:
+    log = EventLog()
+    records: list[tuple[float, Event]] = [
+        (0.0, delta("a", "1")),
+        (0.1, delta("a", "2")),
+        (0.2, delta("b", "x")),
+        (0.3, delta("a", "3")),
+        (0.4, TextDelta(text="t")),
+        (0.5, delta("a", "4")),
+        (0.6, delta("a", "5")),
+    ]
+    for at, event in records:
+        log.add(at, event)
+    kept = [
+        (at, event.id, event.fragment) for at, event in log.records() if isinstance(event, ToolArgumentsDelta)
+    ]
+    assert kept == [(0.0, "a", "12"), (0.2, "b", "x"), (0.3, "a", "3"), (0.5, "a", "45")]
+
+
+def test_a_read_mid_run_sees_the_run_so_far_and_the_run_goes_on() -> None:
+    log = EventLog()
+    log.add(0.0, delta("a", "{"))
+    log.add(0.1, delta("a", '"k"'))
+    first = log.records()
+    log.add(0.2, delta("a", ":1}"))
+    assert [(at, event) for at, event in first] == [(0.0, ToolArgumentsDelta(id="a", fragment='{"k"'))]
+    assert log.records() == [(0.0, ToolArgumentsDelta(id="a", fragment='{"k":1}'))]
+
+
+async def test_a_recorded_turn_keeps_one_arguments_delta_per_call_even_with_previews() -> None:
+    arguments = {"path": "notes.md", "content": "word " * 400}
+    model = ScriptedModel([[Call("save", arguments, fragment=4)], [Say("Saved.")]])
+
+    def save(path: str, content: str) -> str:
+        """Save a file.
+
+        Args:
+            path: where
+            content: what
+        """
+        return "ok"
+
+    session = Session(model, tools=[save])  # previews on: each delta of the stream carries a preview
+    timeline = await Timeline.record(session.send("go"))
+
+    deltas = [event for event in timeline.events if isinstance(event, ToolArgumentsDelta)]
+    (ready,) = [event for event in timeline.events if isinstance(event, ToolCallReady)]
+    assert len(deltas) == 1 and deltas[0].partial is None
+    assert deltas[0].fragment == ready.raw_arguments and ready.arguments == arguments
+    assert len(ready.raw_arguments) // 4 > 100  # it did arrive in many fragments
+    (span,) = timeline.tools
+    assert span.state == "done"
 
 
 # -- real turns through the session ----------------------------------------------------------------------

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import datetime
 import enum
+import functools
+import gc
 import json
+import logging
 import threading
 import time
 import typing
@@ -15,10 +19,12 @@ from typing import Annotated, Any, Literal
 
 import pytest
 import typing_extensions
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+from nbstream._background import LoopThread
+from nbstream._docstrings import parse_docstring
+from nbstream._errors import ConfigurationError
 from nbstream._model import ToolSpec
-from nbstream._tool_schema import parse_docstring
 from nbstream._tools import Tool, ToolFailure, ToolRegistry, serialize_result, tool
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -349,6 +355,40 @@ def test_positional_only_parameters_are_passed_positionally() -> None:
     assert asyncio.run(made.invoke(kwargs, timeout=None)) == "9.0"
 
 
+SECRET = "sk-live-0123456789"
+
+
+def search_notes(query: str, limit: int = 3, *, api_key: str) -> str:
+    """Search the notes service.
+
+    Args:
+        query: What to look for.
+        limit: At most this many hits.
+        api_key: The service's key.
+    """
+    return f"{query}|{limit}|{api_key[:7]}"
+
+
+def test_keywords_bound_by_a_partial_are_hidden_and_cannot_be_set() -> None:
+    made = tool(functools.partial(search_notes, api_key=SECRET))
+    assert made.name == "search_notes" and made.description == "Search the notes service."
+    assert made.parameters["properties"].keys() == {"query", "limit"}
+    assert SECRET not in json.dumps(made.parameters) and SECRET not in repr(made.spec)
+    assert "api_key" not in json.dumps(made.parameters)
+    with pytest.raises(ToolFailure) as caught:
+        made.validate({"query": "q", "api_key": "sk-stolen"})
+    assert caught.value.kind == "invalid_arguments"
+    assert "api_key: unexpected argument (the parameters are: query, limit)" in caught.value.message
+    assert asyncio.run(made.invoke(made.validate({"query": "q"}), timeout=5)) == "q|3|sk-live"
+
+    # a partial of a partial, fixing a positional-or-keyword parameter too
+    nested = tool(functools.partial(functools.partial(search_notes, api_key=SECRET), limit=9))
+    assert list(nested.parameters["properties"]) == ["query"] and SECRET not in repr(nested.spec)
+    with pytest.raises(ToolFailure, match="limit: unexpected argument"):
+        nested.validate({"query": "q", "limit": 1})
+    assert asyncio.run(nested.invoke(nested.validate({"query": "q"}), timeout=5)) == "q|9|sk-live"
+
+
 @pytest.mark.parametrize(
     ("fn", "message"),
     [
@@ -406,6 +446,42 @@ def test_validation_messages_are_readable() -> None:
         made.validate({"a": 1, "b": 2, "c": 3})
     with pytest.raises(ToolFailure, match="expected a JSON object, got list"):
         made.validate([1, 2])  # type: ignore[arg-type]
+
+
+ACCOUNTS = {"acme": "Acme Corp."}
+
+
+class Account(BaseModel):
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def known(cls, value: str) -> str:
+        # a KeyError is not a ValueError: pydantic does not turn it into a ValidationError
+        return ACCOUNTS[value]
+
+
+def test_a_validator_raising_anything_is_invalid_arguments_for_that_call() -> None:
+    def close_account(account: Account) -> str:
+        return account.id
+
+    def lookup(key: Annotated[str, AfterValidator(lambda key: ACCOUNTS[key])]) -> str:
+        return key
+
+    def ratio(n: Annotated[int, AfterValidator(lambda n: 1 // n)]) -> int:
+        return n
+
+    cases = [
+        (tool(close_account), {"account": {"id": "nope"}}, "KeyError: 'nope'", {"account": {"id": "acme"}}),
+        (tool(lookup), {"key": "nope"}, "KeyError: 'nope'", {"key": "acme"}),
+        (tool(ratio), {"n": 0}, "ZeroDivisionError: integer division or modulo by zero", {"n": 2}),
+    ]
+    for made, bad, raised, good in cases:
+        with pytest.raises(ToolFailure) as caught:
+            made.validate(bad)
+        assert caught.value.kind == "invalid_arguments"
+        assert caught.value.message == f"invalid arguments for {made.name}: a validator raised {raised}"
+        assert made.validate(good)  # only that call failed
 
 
 def test_defaults_left_out_let_the_function_default_apply() -> None:
@@ -486,6 +562,62 @@ def test_registry_replaces_by_name_and_keeps_order() -> None:
     assert registry.names == ["slow_sum"] and registry.get("lookup") is None
     with pytest.raises(KeyError, match="no tool named 'lookup'"):
         registry.remove("lookup")
+
+
+def query_in(module: str) -> Any:
+    """A ``query`` function as ``module`` defines it; each call is that module's code run again."""
+
+    def query(sql: str) -> str:
+        return f"{module}: {sql}"
+
+    query.__module__, query.__qualname__ = module, "query"
+    return query
+
+
+class Database:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def query(self, sql: str) -> str:
+        return f"{self.name}: {sql}"
+
+
+def test_two_different_functions_with_one_name_are_a_clear_error() -> None:
+    expected = (
+        r"two different functions are named 'query': sales\.query and users\.query; give one of them "
+        r"another name with tool\(name=\.\.\.\) or Tool\.from_function\(fn, name=\.\.\.\)"
+    )
+    with pytest.raises(ConfigurationError, match=expected):
+        ToolRegistry([query_in("sales"), query_in("users")])
+
+    registry = ToolRegistry([query_in("sales")])
+    with pytest.raises(ValueError, match=expected):
+        registry.add(query_in("users"))
+    with pytest.raises(ConfigurationError, match=expected):
+        registry.add(Tool.from_function(query_in("users")))
+    only = registry.get("query")
+    assert only is not None and only("x") == "sales: x"  # the registry is unchanged
+
+    registry.add(query_in("users"), name="user_query")  # the way out
+    assert registry.names == ["query", "user_query"]
+
+
+def test_the_same_function_from_a_rerun_cell_still_replaces_silently() -> None:
+    registry = ToolRegistry([query_in("__main__")])
+    again = registry.add(query_in("__main__"))  # a new function object, same module and qualname
+    assert registry.get("query") is again and len(registry) == 1
+
+
+def test_methods_of_two_instances_replace_when_added_but_clash_in_one_list() -> None:
+    registry = ToolRegistry([Database("old").query])
+    registry.add(Database("new").query)  # `db = Database(...)` re-run, then registered again
+    replaced = registry.get("query")
+    assert replaced is not None and replaced("x") == "new: x" and len(registry) == 1
+
+    same = Database("one")
+    assert ToolRegistry([same.query, same.query]).names == ["query"]  # one callable, listed twice
+    with pytest.raises(ConfigurationError, match=r"\.Database\.query twice, as two different objects"):
+        ToolRegistry([Database("sales").query, Database("users").query])
 
 
 def test_registry_survives_registration_from_another_thread_while_reading() -> None:
@@ -623,6 +755,104 @@ async def test_exceptions_become_failures_with_their_text() -> None:
         assert (caught.value.kind, caught.value.message) == ("exception", message)
 
 
+async def test_stop_iteration_is_an_exception_at_once_not_a_hang() -> None:
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+
+    def exhausted() -> int:
+        return next(iter([]))
+
+    def stops_async() -> None:
+        raise StopAsyncIteration("no more")
+
+    async def async_exhausted() -> int:
+        return next(iter([]))
+
+    async def async_stops() -> None:
+        raise StopAsyncIteration
+
+    cases = [
+        (exhausted, "StopIteration"),
+        (stops_async, "StopAsyncIteration: no more"),
+        (async_exhausted, "RuntimeError: coroutine raised StopIteration"),  # PEP 479 converts it
+        (async_stops, "StopAsyncIteration"),
+    ]
+    for fn, message in cases:
+        started = time.monotonic()
+        with pytest.raises(ToolFailure) as caught:
+            await asyncio.wait_for(tool(fn).invoke({}, timeout=None), 5)  # no limit: a lost result would hang
+        assert (caught.value.kind, caught.value.message) == ("exception", message)
+        assert time.monotonic() - started < 1
+    assert loop_errors == []
+
+
+class Interrupt(BaseException):
+    """A user's own exception outside ``Exception``."""
+
+
+def raising(exc: BaseException) -> Any:
+    async def interrupted() -> None:
+        await asyncio.sleep(0)
+        raise exc
+
+    return interrupted
+
+
+def test_a_base_exception_in_an_async_tool_fails_that_call_and_the_loop_lives_on() -> None:
+    def outcome(future: Any) -> BaseException | str:
+        try:
+            return str(future.result(timeout=5))
+        except BaseException as exc:  # KeyboardInterrupt must not reach pytest's own thread
+            return exc
+
+    runner = LoopThread(name="nbstream-test-interrupt")
+    runner.start()
+    try:
+        for raised in (KeyboardInterrupt(), SystemExit(2), GeneratorExit(), Interrupt("mine")):
+            made = tool(raising(raised))
+            failure = outcome(runner.submit(made.invoke({}, timeout=5)))
+            assert isinstance(failure, ToolFailure) and failure.kind == "exception"
+            assert failure.message.startswith(type(raised).__name__)
+            assert outcome(runner.submit(tool(slow_sum).invoke({"a": 1, "b": 2}, timeout=5))) == "3"
+        assert runner.running
+    finally:
+        runner.stop()
+
+
+@pytest.mark.parametrize("kind", ["generator", "generator function", "map", "async generator"])
+async def test_a_returned_iterator_is_an_error_that_says_to_return_a_list(kind: str) -> None:
+    def numbers() -> Any:
+        return (n for n in range(3))
+
+    def counting() -> Any:
+        yield from range(3)
+
+    async def async_counting() -> Any:
+        for n in range(3):
+            yield n
+
+    fn, returned, fix = {
+        "generator": (numbers, "an iterator (generator)", "list(...)"),
+        "generator function": (counting, "an iterator (generator)", "list(...)"),
+        "map": (lambda: map(str, range(3)), "an iterator (map)", "list(...)"),
+        "async generator": (async_counting, "an async iterator (async_generator)", "[item async for"),
+    }[kind]
+    made = Tool.from_function(fn, name="listing")
+    with pytest.raises(ToolFailure) as caught:
+        await made.invoke({}, timeout=5)
+    assert caught.value.kind == "exception"
+    assert caught.value.message.startswith(f"listing returned {returned}, not data: return a list instead")
+    assert fix in caught.value.message and "object at 0x" not in caught.value.message
+
+
+async def test_returned_awaitables_are_awaited_and_containers_are_data() -> None:
+    future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+    future.set_result([1, 2])
+    assert await Tool.from_function(lambda: future, name="pending").invoke({}, timeout=1) == "[1, 2]"
+    assert await Tool.from_function(lambda: range(3), name="span").invoke({}, timeout=1) == "range(0, 3)"
+
+
 async def test_a_tool_may_raise_its_own_failure() -> None:
     def picky(x: int) -> int:
         raise ToolFailure("invalid_arguments", "x must be even")
@@ -676,6 +906,60 @@ async def test_cancelling_the_caller_drops_a_sync_result() -> None:
     assert await _threads_back_to(baseline) <= baseline  # the tool's thread ended after its late result
     await asyncio.sleep(0.05)  # the late result reaches the loop and is dropped quietly
     assert loop_errors == []
+
+
+def stubborn_tool(entered: asyncio.Event, release: asyncio.Event, ended: asyncio.Event) -> Tool:
+    """An async tool that swallows every cancellation until released (at most 10 s), then fails late."""
+
+    async def stubborn() -> str:
+        entered.set()
+        deadline = time.monotonic() + 10
+        try:
+            while not release.is_set() and time.monotonic() < deadline:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.sleep(0.02)
+            raise RuntimeError("too late")
+        finally:
+            ended.set()
+
+    return tool(stubborn)
+
+
+async def test_a_timeout_holds_even_when_the_tool_swallows_its_cancellation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: loop_errors.append(context))
+    entered, release, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    made = stubborn_tool(entered, release, ended)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="nbstream"), pytest.raises(ToolFailure) as caught:
+        await made.invoke({}, timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert caught.value.kind == "timeout" and caught.value.message == "stubborn timed out after 1.0 s"
+    assert 1.0 <= elapsed < 1.6  # the deadline, plus the grace a well-behaved tool would have used
+    assert "tool stubborn ignored its cancellation" in caplog.text
+    assert not ended.is_set()  # abandoned, still running
+    release.set()
+    await asyncio.wait_for(ended.wait(), 2)
+    await asyncio.sleep(0.05)
+    gc.collect()  # an unretrieved exception would be reported when the task is collected
+    assert loop_errors == []
+
+
+async def test_cancelling_the_caller_is_prompt_even_when_the_tool_swallows_it() -> None:
+    entered, release, ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    call = asyncio.ensure_future(stubborn_tool(entered, release, ended).invoke({}, timeout=None))
+    await entered.wait()
+    started = time.monotonic()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert time.monotonic() - started < 0.6
+    assert not ended.is_set()
+    release.set()
+    await asyncio.wait_for(ended.wait(), 2)
 
 
 async def test_a_sync_tool_does_not_block_the_loop() -> None:
@@ -754,9 +1038,27 @@ def test_serialize_never_raises() -> None:
     assert serialize_result(Hostile()) == "<Hostile object that could not be shown>"
 
 
+def test_serializing_a_huge_value_costs_what_the_limit_allows() -> None:
+    huge = list(range(5_000_000))
+    started = time.perf_counter()
+    json.dumps(huge)
+    full = time.perf_counter() - started
+    others = [{"rows": huge}, dict.fromkeys(range(1_000_000)), {str(n) for n in range(1_000_000)}]
+    for value in (huge, *others):
+        started = time.perf_counter()
+        text = serialize_result(value)
+        assert time.perf_counter() - started < full / 5
+        assert text.endswith("… [truncated: more than 20000 characters]")
+        assert len(text) == 20_000 + len("… [truncated: more than 20000 characters]")
+    assert serialize_result(huge).startswith("[0, 1, 2, 3")
+    assert serialize_result({"rows": huge}).startswith('{"rows": [0, 1, 2')
+
+
 def test_serialize_truncates_with_a_marker() -> None:
     text = "x" * 123_456
     cut = serialize_result(text)
     assert cut == "x" * 20_000 + "… [truncated: 123456 characters in all]"
     assert serialize_result("abcdef", limit=3) == "abc… [truncated: 6 characters in all]"
     assert serialize_result("abc", limit=3) == "abc"
+    assert serialize_result([1, 2, 3, 4], limit=5) == "[1, 2… [truncated: more than 5 characters]"
+    assert serialize_result({3, 1, 2}, limit=9) == "[1, 2, 3]"

@@ -21,7 +21,17 @@ import comm
 import pytest
 from comm.base_comm import BaseComm
 
-from nbstream import Call, Say, ScriptedModel, StreamChat
+from nbstream import (
+    Call,
+    Event,
+    Say,
+    ScriptedModel,
+    StreamChat,
+    StreamError,
+    TokenLimit,
+    ToolArgumentsDelta,
+    ToolCallReady,
+)
 from nbstream._widget import FLUSH_INTERVAL, TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -384,7 +394,9 @@ async def test_a_failing_turn_is_a_named_error_state(make_chat: Callable[..., St
     message = await handle
     assert handle.reason == "error" and chat.status == "error"
     assert "no turn 2" in chat.status_message
-    assert message is not None and message.error is not None
+    assert message is None, "a response that said nothing is not kept as an (empty) assistant message"
+    assert any(isinstance(event, StreamError) and "no turn 2" in event.message for event in handle.events)
+    assert [m.role for m in chat.messages] == ["user", "assistant", "user"]
     assert chat.transcript[-1]["type"] == "turn_finished" and chat.transcript[-1]["reason"] == "error"
 
 
@@ -504,3 +516,117 @@ async def test_timeline_of_a_turn_shows_text_flowing_while_the_tool_runs(
     assert span.duration == pytest.approx(0.6, abs=0.25)
     assert timeline.text_during_tools() >= 5
     assert 'data-nbstream="tool"' in timeline._repr_html_()
+
+
+def test_the_chat_computes_no_argument_previews_unless_asked(make_chat: Callable[..., StreamChat]) -> None:
+    """The page never shows ``partial`` and a turn keeps none: computing one per fragment would be waste."""
+    assert make_chat(ScriptedModel([])).session.previews is False
+    assert make_chat(ScriptedModel([]), previews=True).session.previews is True
+
+
+async def test_a_turn_keeps_one_arguments_delta_per_call_readable_from_any_thread(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    arguments = {"text": "many small fragments " * 30}
+    raw = Call("count", arguments).raw_arguments
+    chat = make_chat(
+        ScriptedModel(
+            [[Say("Counting.", chunk=1), Call("count", arguments, fragment=4, delay=0.002)], [Say("Done.")]]
+        )
+    )
+
+    @chat.tool
+    def count(text: str) -> int:
+        """Count words.
+
+        Args:
+            text: the text
+        """
+        return len(text.split())
+
+    handle = chat.send("count")
+    snapshots: list[list[Event]] = []
+
+    def read_until_done() -> None:
+        while not handle.done():
+            snapshots.append(handle.events)
+            time.sleep(0.001)
+
+    reader = threading.Thread(target=read_until_done)
+    reader.start()
+    await handle
+    reader.join()
+
+    # Mid-turn reads are whole lists of real events: the arguments so far, as one delta.
+    seen = []
+    for snapshot in snapshots:
+        deltas = [event for event in snapshot if isinstance(event, ToolArgumentsDelta)]
+        assert len(deltas) <= 1
+        seen.append("".join(delta.fragment for delta in deltas))
+        assert raw.startswith(seen[-1])
+    assert any(0 < len(so_far) < len(raw) for so_far in seen), "a read landed while the arguments streamed"
+
+    events, arrivals = handle.events, handle.arrivals
+    assert len(arrivals) == len(events) and arrivals == sorted(arrivals)
+    (delta,) = [event for event in events if isinstance(event, ToolArgumentsDelta)]
+    (ready,) = [event for event in events if isinstance(event, ToolCallReady)]
+    assert delta.fragment == raw and delta.partial is None
+    assert delta.fragment is ready.raw_arguments  # the arguments are kept once
+    assert arrivals[events.index(delta)] < arrivals[events.index(ready)]
+    # The page still got the fragments as they came.
+    live = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_arguments_delta"]
+    assert len(live) > 1 and "".join(e["fragment"] for e in live) == raw
+    assert handle.timeline().tools[0].state == "done"
+
+
+async def test_a_stop_that_lands_before_the_first_step_never_wedges_the_chat(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    """Stop at every moment of a turn's start, from another thread, then a normal turn: always ends."""
+    chat = make_chat(ScriptedModel([[Say("x", delay=0.05)]] * 30 + [[Say("Still alive.")]]))
+    for pause in range(20):
+        handle = chat.send("go")
+        for _ in range(pause):
+            await asyncio.sleep(0)
+        chat.stop()
+        await asyncio.wait_for(_await(handle), 5)
+        assert handle.reason in ("cancelled", "done"), pause
+        assert sum(event.type == "turn_finished" for event in handle.events) <= 1
+    await wait_for(lambda: chat.status in ("cancelled", "done"))
+    assert chat.status != "generating"
+
+
+async def test_close_returns_promptly_and_ends_its_thread_when_a_tool_ignores_cancellation(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(ScriptedModel([[Call("stubborn", {})], [Say("never")]]))
+
+    @chat.tool
+    async def stubborn() -> str:
+        """Ignores cancellation for a long while."""
+        for _ in range(200):
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                continue
+        return "late"
+
+    chat.send("go")
+    await wait_for(lambda: any(e["type"] == "tool_running" for e in sent_events(recorder(chat).custom())))
+    thread = chat._runner._thread
+    assert thread is not None and thread.is_alive()
+    started = time.monotonic()
+    await asyncio.to_thread(chat.close)
+    took = time.monotonic() - started
+    assert took < 4, f"close() took {took:.1f} s with a tool that would run 10 s"
+    assert not thread.is_alive()
+
+
+async def test_a_call_cut_by_the_token_limit_shows_as_an_error_with_the_hint(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(ScriptedModel([[Call("lookup", '{"city": "Os'), TokenLimit()]]))
+    handle = chat.send("go")
+    await handle
+    assert handle.reason == "max_tokens" and chat.status == "error"
+    assert "output tokens" in chat.status_message

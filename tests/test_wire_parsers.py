@@ -104,8 +104,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 None, 0, '{"', "city", '":"', "Ed", "inburgh", '","', "country", '":"', "UK", '","', "units",
                 '":"', "c", '"}',
             ),
-            ToolEndPart("call_c91SqDXlYFuETYv8mUHzz6pp", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("call_c91SqDXlYFuETYv8mUHzz6pp", 0),
             UsagePart(76, 24),
             EndPart(),
         ],
@@ -122,9 +122,9 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             *fragments(
                 None, 1, '{"ti', 'cker"', ': "AAP', 'L", ', '"exch', 'ange":', ' "NA', 'SDAQ"', "}",
             ),
+            FinishPart("tool_calls", "tool_calls"),
             ToolEndPart("call_JMW1whyEaYG438VE1OIflxA2", 0),
             ToolEndPart("call_DNYTawLBoN8fj3KN6qU9N1Ou", 1),
-            FinishPart("tool_calls", "tool_calls"),
             UsagePart(149, 60),
             EndPart(),
         ],
@@ -133,8 +133,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         "openai-chat",
         [
             ToolPart("call_O17Uplv4lJvD6DVdIvFFeRMw", 0, "test-tool", '{"value":"Sparkle Day"}'),
-            ToolEndPart("call_O17Uplv4lJvD6DVdIvFFeRMw", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("call_O17Uplv4lJvD6DVdIvFFeRMw", 0),
             UsagePart(53, 17),
             EndPart(),
         ],
@@ -144,8 +144,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_abc123", 0, "test-tool", ""),
             *fragments(None, 0, '{"value"', ':"hello"}'),
-            ToolEndPart("call_abc123", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("call_abc123", 0),
             UsagePart(10, 5),
             EndPart(),
         ],
@@ -162,8 +162,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 for part in (ToolPart(None, 0, arguments=piece), UsagePart(226, 15 + n))
             ],
             ToolPart(None, 0, arguments=""),
-            ToolEndPart("chatcmpl-tool-b3b307239370432d9910d4b79b4dbbaa", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("chatcmpl-tool-b3b307239370432d9910d4b79b4dbbaa", 0),
             UsagePart(226, 20),
             UsagePart(226, 20),
             EndPart(),
@@ -174,8 +174,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_early123", 0, "search", ""),
             *fragments(None, 0, '{"query": "test"}', "", ', "limit": 10}'),
-            ToolEndPart("call_early123", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("call_early123", 0),
             EndPart(),
         ],
     ),
@@ -272,8 +272,8 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
     "ollama_chat_tool_call.ndjson": (
         "ollama",
         [
-            ToolPart("call_0", None, "get_weather", '{"city":"Tokyo"}'),
-            ToolEndPart("call_0", None),
+            ToolPart(None, 0, "get_weather", '{"city":"Tokyo"}'),
+            ToolEndPart(None, 0),
             UsagePart(169, 15),
             FinishPart("tool_calls", "stop"),
             EndPart(),
@@ -438,9 +438,9 @@ def test_chat_ollama_v1_parallel_calls_share_index_zero() -> None:
         [
             ToolPart("call_a", 0, "get_weather", '{"city":"Paris"}'),
             ToolPart("call_b", 0, "get_weather", '{"city":"Rome"}'),
+            FinishPart("tool_calls", "tool_calls"),
             ToolEndPart("call_a", 0),
             ToolEndPart("call_b", 0),
-            FinishPart("tool_calls", "tool_calls"),
             EndPart(),
         ],
     )
@@ -451,8 +451,8 @@ def test_chat_groq_whole_call_and_finish_in_one_chunk() -> None:
     data = sse(chunk({"tool_calls": [call]}, "tool_calls", x_groq={"usage": {}}), done=True)
     expected: list[Part] = [
         ToolPart("call_g", 0, "f", '{"x":1}'),
-        ToolEndPart("call_g", 0),
         FinishPart("tool_calls", "tool_calls"),
+        ToolEndPart("call_g", 0),
         EndPart(),
     ]
     assert_parts("openai-chat", data, expected)
@@ -470,8 +470,8 @@ def test_chat_name_and_id_resent_on_every_delta() -> None:
         [
             ToolPart("call_r", 0, "lookup", '{"q":'),
             ToolPart("call_r", 0, "lookup", '"x"}'),
-            ToolEndPart("call_r", 0),
             FinishPart("tool_calls", "tool_calls"),
+            ToolEndPart("call_r", 0),
         ],
     )
 
@@ -489,9 +489,9 @@ def test_chat_fragments_are_passed_on_exactly_as_present() -> None:
         ToolPart(None, 2, None, "{}"),
         ToolPart("call_late", 2, None, None),
         ToolPart(None, 3, None, None),
+        FinishPart("tool_calls", "tool_calls"),
         ToolEndPart("call_late", 2),
         ToolEndPart(None, 3),
-        FinishPart("tool_calls", "tool_calls"),
     ]
 
 
@@ -696,7 +696,7 @@ def test_ollama_text_then_done() -> None:
     assert_parts("ollama", data, expected)
 
 
-def test_ollama_calls_without_ids_get_distinct_synthetic_ids() -> None:
+def test_ollama_calls_are_told_apart_by_their_position() -> None:
     def call(name: str, arguments: Any, **function: Any) -> dict[str, Any]:
         return {"function": {"name": name, "arguments": arguments, **function}}
 
@@ -712,14 +712,14 @@ def test_ollama_calls_without_ids_get_distinct_synthetic_ids() -> None:
         "ollama",
         data,
         [
-            ToolPart("call_0", None, "f", '{"x":"é"}'),
-            ToolEndPart("call_0", None),
-            ToolPart("call_1", None, "f", '{"x":2}'),
-            ToolEndPart("call_1", None),
-            ToolPart("real", None, "g", "{}"),
-            ToolEndPart("real", None),
-            ToolPart("call_3", 4, "h", '{"raw":true}'),
-            ToolEndPart("call_3", 4),
+            ToolPart(None, 0, "f", '{"x":"é"}'),
+            ToolEndPart(None, 0),
+            ToolPart(None, 1, "f", '{"x":2}'),
+            ToolEndPart(None, 1),
+            ToolPart("real", 2, "g", "{}"),
+            ToolEndPart("real", 2),
+            ToolPart(None, 3, "h", '{"raw":true}'),  # Ollama's own index is not an identity
+            ToolEndPart(None, 3),
             UsagePart(None, None),
             FinishPart("tool_calls", None),
             EndPart(),

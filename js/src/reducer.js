@@ -169,6 +169,8 @@ function finishTurn(state, changes, event) {
   if (event.reason === 'cancelled') notice(state, changes, 'info', 'Stopped.');
   else if (event.reason === 'max_steps') {
     notice(state, changes, 'info', `Stopped after ${num(event.steps) ?? '?'} steps (max_steps).`);
+  } else if (event.reason === 'max_tokens') {
+    notice(state, changes, 'error', message || 'The model ran out of output tokens inside a tool call.');
   } else if (event.reason === 'error' && message) notice(state, changes, 'error', message);
 }
 

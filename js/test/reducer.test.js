@@ -161,6 +161,12 @@ describe('errors', () => {
     const { state } = run([{ type: 'turn_finished', reason: 'max_steps', steps: 8, message: null }]);
     assert.match(state.items[0].text, /8 steps/);
   });
+
+  test('a call cut by the token limit is an error notice with the hint', () => {
+    const hint = 'the model ran out of output tokens inside a tool call: raise the output-token limit';
+    const { state } = run([{ type: 'turn_finished', reason: 'max_tokens', steps: 1, message: hint }]);
+    assert.deepEqual([state.items[0].level, state.items[0].text], ['error', hint]);
+  });
 });
 
 describe('replay', () => {

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from .._events import ErrorKind
 from .._wire import WIRE_FORMATS, WireFormat
 from ._base import WireEncoder
-from ._steps import Call, Frame, Pause, Say, Step
+from ._steps import Call, Frame, Pause, Say, Step, TokenLimit
 from .anthropic import AnthropicEncoder
 from .ollama import OllamaEncoder
 from .openai_chat import OpenAIChatEncoder
@@ -25,6 +25,7 @@ __all__ = [
     "Pause",
     "Say",
     "Step",
+    "TokenLimit",
     "call_id",
     "count_calls",
     "encode_turn",
@@ -71,6 +72,9 @@ def encode_turn(
     pending = 0.0
     output_tokens = 0
     called = 0
+    cut = bool(steps) and isinstance(steps[-1], TokenLimit)
+    if any(isinstance(step, TokenLimit) for step in steps[:-1]):
+        raise ValueError("TokenLimit ends a response: it must be the last step")
 
     def emit(frames: list[bytes], delay: float) -> Iterator[Frame]:
         nonlocal pending
@@ -80,7 +84,9 @@ def encode_turn(
             pending = 0.0
 
     yield from emit(encoder.start(input_tokens), 0.0)
-    for step in steps:
+    for number, step in enumerate(steps, start=1):
+        if isinstance(step, TokenLimit):
+            break
         if isinstance(step, Pause):
             pending += step.seconds
         elif isinstance(step, Say):
@@ -91,15 +97,22 @@ def encode_turn(
                 yield from emit(encoder.text(delta), delay)
         elif isinstance(step, Call):
             called += 1
-            identifier = step.id or call_id(wire, call_offset + called)
+            identifier = call_id(wire, call_offset + called) if step.id is None else step.id
+            if step.whole:
+                output_tokens += 1
+                frames = encoder.tool_whole(identifier, step.name, called - 1, step.raw_arguments)
+                yield from emit(frames, step.delay)
+                continue
             yield from emit(encoder.tool_start(identifier, step.name, called - 1), 0.0)
             for fragment in step.fragments():
                 output_tokens += 1
                 yield from emit(encoder.tool_arguments(fragment), step.delay)
-            yield from emit(encoder.tool_end(step.raw_arguments), 0.0)
+            cut_here = cut and number == len(steps) - 1
+            ending = encoder.tool_cut if cut_here else encoder.tool_end
+            yield from emit(ending(step.raw_arguments), 0.0)
         else:
-            raise TypeError(f"a script step is Say, Call or Pause, not {step!r}")
-    closing = encoder.finish(called > 0, input_tokens, output_tokens)
+            raise TypeError(f"a script step is Say, Call, Pause or TokenLimit, not {step!r}")
+    closing = encoder.finish(called > 0, input_tokens, output_tokens, cut=cut)
     for number, data in enumerate(closing, start=1):
         yield Frame(pending, data, end=number == len(closing))
         pending = 0.0

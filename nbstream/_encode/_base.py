@@ -62,8 +62,18 @@ class WireEncoder:
     def tool_end(self, raw_arguments: str) -> list[bytes]:
         return []
 
-    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
-        """The frames that close the response, the end marker last."""
+    def tool_cut(self, raw_arguments: str) -> list[bytes]:
+        """A call the token limit interrupts: by default its end is never sent."""
+        return []
+
+    def tool_whole(self, call_id: str, name: str, position: int, raw_arguments: str) -> list[bytes]:
+        """A call whose arguments come whole; by default, as one fragment."""
+        frames = self.tool_start(call_id, name, position)
+        frames += self.tool_arguments(raw_arguments)
+        return frames + self.tool_end(raw_arguments)
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
+        """The frames that close the response, the end marker last; ``cut``: the token limit ended it."""
         raise NotImplementedError
 
     def error(self, kind: ErrorKind, message: str) -> list[bytes]:

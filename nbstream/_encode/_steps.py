@@ -1,4 +1,5 @@
-"""The script vocabulary: what a scripted response says (``Say``), calls (``Call``) and waits (``Pause``)."""
+"""The script vocabulary: what a scripted response says (``Say``), calls (``Call``), waits (``Pause``), and
+where it runs out of output tokens (``TokenLimit``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, NamedTuple
 
-__all__ = ["Call", "Frame", "Pause", "Say", "Step"]
+__all__ = ["Call", "Frame", "Pause", "Say", "Step", "TokenLimit"]
 
 _WORD = re.compile(r"\s*\S+")
 
@@ -54,7 +55,10 @@ class Call:
     """A tool call whose JSON arguments stream ``fragment`` characters at a time, ``delay`` s before each.
 
     A ``str`` is sent as it is, so broken or partial JSON can be scripted. ``id`` defaults to a deterministic
-    provider-style id (``toolu_script_1``, ``call_script_1``...).
+    provider-style id (``toolu_script_1``, ``call_script_1``...); ``id=""`` sends the call without one, as Ollama
+    before 0.12.10 and some OpenAI-compatible servers do. ``whole=True`` sends the arguments whole, outside the
+    deltas: in Anthropic's ``content_block_start`` ``input``, only in the Responses ``output_item.done``, in
+    one Chat delta (Ollama always sends calls whole).
     """
 
     name: str
@@ -63,6 +67,7 @@ class Call:
     id: str | None = None
     fragment: int = 8
     delay: float = 0.0
+    whole: bool = False
 
     def __post_init__(self) -> None:
         if self.fragment < 1:
@@ -92,7 +97,13 @@ class Pause:
             raise ValueError("Pause cannot be negative")
 
 
-Step = Say | Call | Pause
+@dataclass(frozen=True, slots=True)
+class TokenLimit:
+    """The response runs out of output tokens here: a call before it is left unfinished, and the response ends
+    with the wire's own word for it (``length``, ``max_tokens``, ``incomplete``). Must be the last step."""
+
+
+Step = Say | Call | Pause | TokenLimit
 
 
 class Frame(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .._events import ErrorKind
@@ -67,13 +68,19 @@ class AnthropicEncoder(WireEncoder):
     def tool_end(self, raw_arguments: str) -> list[bytes]:
         return self._close_block()  # the block ends here: the call is final while later text still streams
 
-    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
-        reason = "tool_use" if called_tools else "end_turn"
+    def tool_whole(self, call_id: str, name: str, position: int, raw_arguments: str) -> list[bytes]:
+        """The input in ``content_block_start`` and no delta, as some Anthropic-compatible servers send it."""
+        block = {"type": "tool_use", "id": call_id, "name": name, "input": json.loads(raw_arguments)}
+        return [*self._open_block("tool_use", block), *self._close_block()]
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
+        reason = "max_tokens" if cut else "tool_use" if called_tools else "end_turn"
         delta = {
             "delta": {"stop_reason": reason, "stop_sequence": None},
             "usage": {"output_tokens": output_tokens},
         }
-        return [*self._close_block(), self._event("message_delta", delta), self._event("message_stop", {})]
+        closing = [] if cut else self._close_block()  # cut by max_tokens: the open block never stops
+        return [*closing, self._event("message_delta", delta), self._event("message_stop", {})]
 
     def error(self, kind: ErrorKind, message: str) -> list[bytes]:
         error = {"type": ANTHROPIC_ERROR.get(kind, "api_error"), "message": message}

@@ -27,6 +27,8 @@ class OllamaEncoder(WireEncoder):
 
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
         self.call = {"id": call_id, "function": {"index": position, "name": name}}
+        if not call_id:  # Ollama before 0.12.10 sends no id
+            del self.call["id"]
         return []
 
     def tool_end(self, raw_arguments: str) -> list[bytes]:
@@ -35,11 +37,15 @@ class OllamaEncoder(WireEncoder):
             arguments: Any = json.loads(raw_arguments)
         except ValueError:
             arguments = raw_arguments
-        call = {"id": self.call["id"], "function": {**self.call["function"], "arguments": arguments}}
+        call = {**self.call, "function": {**self.call["function"], "arguments": arguments}}
         self.call = None
         return [self._line({"content": "", "tool_calls": [call]}, done=False)]
 
-    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
+    def tool_cut(self, raw_arguments: str) -> list[bytes]:
+        self.call = None  # Ollama parses calls whole out of the model's output: a cut one never comes
+        return []
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
         stats = {
             "total_duration": 0,
             "load_duration": 0,
@@ -48,7 +54,8 @@ class OllamaEncoder(WireEncoder):
             "eval_count": output_tokens,
             "eval_duration": 0,
         }
-        return [self._line({"content": ""}, done_reason="stop", done=True, **stats)]
+        reason = "length" if cut else "stop"
+        return [self._line({"content": ""}, done_reason=reason, done=True, **stats)]
 
     def error(self, kind: ErrorKind, message: str) -> list[bytes]:
         return [(json_text({"error": message}) + "\n").encode()]

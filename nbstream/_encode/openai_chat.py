@@ -36,18 +36,14 @@ class OpenAIChatEncoder(WireEncoder):
 
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
         self.position = position
-        call = {
-            "index": position,
-            "id": call_id,
-            "type": "function",
-            "function": {"name": name, "arguments": ""},
-        }
+        call: dict[str, Any] = {"index": position, "id": call_id} if call_id else {"index": position}
+        call |= {"type": "function", "function": {"name": name, "arguments": ""}}
         return [self._chunk({"tool_calls": [call]})]
 
     def tool_arguments(self, fragment: str) -> list[bytes]:
         return [self._chunk({"tool_calls": [{"index": self.position, "function": {"arguments": fragment}}]})]
 
-    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
         usage = {
             "prompt_tokens": input_tokens,
             "completion_tokens": output_tokens,
@@ -63,7 +59,7 @@ class OpenAIChatEncoder(WireEncoder):
             "usage": usage,
         }
         return [
-            self._chunk({}, "tool_calls" if called_tools else "stop"),
+            self._chunk({}, "length" if cut else "tool_calls" if called_tools else "stop"),
             sse(json_text(usage_chunk)),
             b"data: [DONE]\n\n",
         ]

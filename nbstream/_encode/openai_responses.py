@@ -116,7 +116,11 @@ class OpenAIResponsesEncoder(WireEncoder):
         self.call = None
         return frames
 
-    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int) -> list[bytes]:
+    def tool_whole(self, call_id: str, name: str, position: int, raw_arguments: str) -> list[bytes]:
+        """No delta events: the arguments are only in ``*.done``."""
+        return self.tool_start(call_id, name, position) + self.tool_end(raw_arguments)
+
+    def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
         frames = self._close_message()
         usage = {
             "input_tokens": input_tokens,
@@ -125,6 +129,13 @@ class OpenAIResponsesEncoder(WireEncoder):
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,
         }
+        if cut:
+            details = {"reason": "max_output_tokens"}
+            response = self._response(
+                "incomplete", output=self.output, usage=usage, incomplete_details=details
+            )
+            frames.append(self._event("response.incomplete", {"response": response}))
+            return frames
         response = self._response("completed", output=self.output, usage=usage)
         frames.append(self._event("response.completed", {"response": response}))
         return frames

@@ -2,7 +2,8 @@
 
 Bytes arrive split anywhere (inside a UTF-8 character, inside a line, between ``\\r`` and ``\\n``), so both
 decoders keep an incremental UTF-8 decoder and the unfinished line as a list of pieces: every byte is scanned
-once and joined once, whatever the chunk size.
+once and joined once, whatever the chunk size. A line (or an SSE event's data) longer than ``max_frame_size``
+characters is never buffered whole: the decoder drops it and stops, and the parser reports it as malformed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from httpx_sse import ServerSentEvent
 from ._parts import ErrorPart, Part
 
 __all__ = [
+    "MAX_FRAME_SIZE",
     "JSONFrameParser",
     "MalformedFrame",
     "NDJSONDecoder",
@@ -25,9 +27,13 @@ __all__ = [
     "SSEJSONParser",
     "error_message",
     "int_or_none",
+    "json_text",
     "load_json",
     "optional_str",
 ]
+
+MAX_FRAME_SIZE = 16 * 1024 * 1024
+"""The longest line or SSE event accepted by default, in characters (16 Mi; about as many bytes for JSON)."""
 
 _SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 _EXCERPT_CHARS = 80
@@ -38,15 +44,20 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 class _LineSplitter:
     """Bytes → complete lines, ended by ``\\r\\n``, ``\\r`` or ``\\n`` (SSE's rule; NDJSON's is a subset)."""
 
-    __slots__ = ("_decoder", "_pending", "_swallow_lf")
+    __slots__ = ("_decoder", "_limit", "_pending", "_pending_size", "_swallow_lf", "too_long")
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._limit = max_line
         self._pending: list[str] = []
+        self._pending_size = 0
         # A chunk ended in "\r": the line is already out; a "\n" opening the next chunk belongs to it.
         self._swallow_lf = False
+        self.too_long = False  # a line passed the limit: nothing more is read
 
     def feed(self, data: bytes, final: bool = False) -> list[str]:
+        if self.too_long:
+            return []
         text = self._decoder.decode(data, final)
         if not text:
             return []
@@ -59,22 +70,40 @@ class _LineSplitter:
         pieces = _SSE_LINE_END.split(text) if "\r" in text else text.split("\n")
         if len(pieces) == 1:
             self._pending.append(text)
-            return []
+            self._pending_size += len(text)
+            return self._overflow([]) if self._pending_size > self._limit else []
         self._swallow_lf = text[-1] == "\r"
         if self._pending:
             self._pending.append(pieces[0])
             pieces[0] = "".join(self._pending)
             self._pending = []
         tail = pieces.pop()
+        self._pending_size = len(tail)
         if tail:
             self._pending.append(tail)
+        if self._pending_size > self._limit or len(pieces[0]) > self._limit or len(text) > self._limit:
+            return self._checked(pieces)
         return pieces
+
+    def _checked(self, lines: list[str]) -> list[str]:
+        """The lines before the first one over the limit (then stop); all of them if none is."""
+        for number, line in enumerate(lines):
+            if len(line) > self._limit:
+                return self._overflow(lines[:number])
+        return self._overflow(lines) if self._pending_size > self._limit else lines
+
+    def _overflow(self, lines: list[str]) -> list[str]:
+        self.too_long = True
+        self._pending = []
+        self._pending_size = 0
+        return lines
 
     def flush(self) -> list[str]:
         lines = self.feed(b"", final=True)
         if self._pending:
             lines.append("".join(self._pending))
             self._pending = []
+            self._pending_size = 0
         self._swallow_lf = False
         return lines
 
@@ -86,22 +115,30 @@ class SSEDecoder:
     after their last ``data:`` line must not lose it.
     """
 
-    __slots__ = ("_data", "_event", "_last_id", "_lines", "_retry", "_started")
+    __slots__ = ("_data", "_data_size", "_event", "_last_id", "_limit", "_lines", "_retry", "_started")
 
-    def __init__(self) -> None:
-        self._lines = _LineSplitter()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        self._lines = _LineSplitter(max_frame_size)
+        self._limit = max_frame_size
         self._started = False
         self._event = ""
         self._data: list[str] = []
+        self._data_size = 0
         self._last_id = ""
         self._retry: int | None = None
+
+    @property
+    def too_long(self) -> bool:
+        """A line or an event's data passed the limit: it was dropped and nothing more is read."""
+        return self._lines.too_long
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         return self._read(self._lines.feed(data))
 
     def flush(self) -> list[ServerSentEvent]:
         events = self._read(self._lines.flush())
-        self._dispatch(events)
+        if not self.too_long:
+            self._dispatch(events)
         return events
 
     def _read(self, lines: list[str]) -> list[ServerSentEvent]:
@@ -116,6 +153,11 @@ class SSEDecoder:
             elif line.startswith("data:"):
                 value = line[5:]
                 self._data.append(value[1:] if value.startswith(" ") else value)
+                self._data_size += len(value)
+                if self._data_size > self._limit:
+                    self._lines._overflow([])
+                    self._data, self._data_size = [], 0
+                    return events
             elif line[0] != ":":
                 self._field(line)
         return events
@@ -140,6 +182,7 @@ class SSEDecoder:
             events.append(ServerSentEvent(self._event or None, data, self._last_id, self._retry))
         self._event = ""
         self._data = []
+        self._data_size = 0
         self._retry = None
 
 
@@ -148,8 +191,13 @@ class NDJSONDecoder:
 
     __slots__ = ("_lines",)
 
-    def __init__(self) -> None:
-        self._lines = _LineSplitter()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        self._lines = _LineSplitter(max_frame_size)
+
+    @property
+    def too_long(self) -> bool:
+        """A line passed the limit: it was dropped and nothing more is read."""
+        return self._lines.too_long
 
     def feed(self, data: bytes) -> list[str]:
         return [line for line in self._lines.feed(data) if line and not line.isspace()]
@@ -222,6 +270,14 @@ def _without_surrogates(value: Any) -> Any:
     return value
 
 
+def json_text(value: Any) -> str:
+    """Compact JSON, as arguments sent whole (an object, not text) are re-serialized."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:
+        raise MalformedFrame("tool call arguments nest too deeply") from None
+
+
 def error_message(error: Any) -> str:
     """The human part of a provider's error value: ``{"message": ...}`` or a bare string."""
     if isinstance(error, dict):
@@ -247,8 +303,10 @@ class JSONFrameParser:
 
     wire: ClassVar[str]
 
-    def __init__(self, decoder: SSEDecoder | NDJSONDecoder) -> None:
+    def __init__(self, decoder: SSEDecoder | NDJSONDecoder, max_frame_size: int) -> None:
         self._decoder = decoder
+        self._limit = max_frame_size
+        self._reported_too_long = False
 
     def feed(self, data: bytes) -> list[Part]:
         return self._parts(self._decoder.feed(data))
@@ -266,6 +324,15 @@ class JSONFrameParser:
                 self._on_frame(frame, "", out)
             else:
                 self._on_frame(frame.data, frame.event, out)
+        if self._decoder.too_long and not self._reported_too_long:
+            self._reported_too_long = True
+            out.append(
+                ErrorPart(
+                    kind="malformed",
+                    message=f"{self.wire}: a frame longer than {self._limit:,} characters was dropped and the "
+                    "stream stopped (raise max_frame_size= if the provider really sends frames that long)",
+                )
+            )
         return out
 
     def _on_frame(self, data: str, event: str, out: list[Part]) -> None:
@@ -295,12 +362,12 @@ class JSONFrameParser:
 class SSEJSONParser(JSONFrameParser):
     """A wire carried as SSE events with a JSON ``data`` payload."""
 
-    def __init__(self) -> None:
-        super().__init__(SSEDecoder())
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(SSEDecoder(max_frame_size), max_frame_size)
 
 
 class NDJSONParser(JSONFrameParser):
     """A wire carried as one JSON object per line."""
 
-    def __init__(self) -> None:
-        super().__init__(NDJSONDecoder())
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(NDJSONDecoder(max_frame_size), max_frame_size)

@@ -2,8 +2,10 @@
 
 Content arrives in indexed blocks. Only ``tool_use`` blocks become tool parts: ``server_tool_use`` blocks also
 stream ``input_json_delta`` but run on Anthropic's side, so deltas for blocks not opened as ``tool_use`` are
-dropped. Usage parts always carry both counts known so far (``message_delta`` may omit the input count), so
-the last one is the whole picture.
+dropped. A ``tool_use`` block's ``input`` is ``{}`` and its arguments come as deltas, except from servers that
+send the input whole in ``content_block_start``: that input is used when no delta came for the block. Usage
+parts always carry both counts known so far (``message_delta`` may omit the input count), so the last one is
+the whole picture.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any
 
 from .._events import ErrorKind, StopReason
 from ._frames import (
+    MAX_FRAME_SIZE,
     MalformedFrame,
     SSEJSONParser,
     error_message,
     int_or_none,
+    json_text,
     optional_object,
     optional_str,
 )
@@ -57,9 +61,12 @@ def _block_index(obj: dict[str, Any]) -> int:
 class AnthropicParser(SSEJSONParser):
     wire = "anthropic"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(max_frame_size)
         self._open_tools: dict[int, str | None] = {}  # block index → tool_use id, until content_block_stop
+        self._whole_inputs: dict[
+            int, str
+        ] = {}  # block index → input sent in content_block_start, until a delta
         self._input_tokens: int | None = None
 
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
@@ -82,10 +89,13 @@ class AnthropicParser(SSEJSONParser):
             text = optional_str(block, "text")
             if text:
                 out.append(TextPart(text))
-        elif block_type == "tool_use":  # its "input": {} is a placeholder; the arguments come as deltas
-            call_id = optional_str(block, "id")
+        elif block_type == "tool_use":
+            call_id = optional_str(block, "id") or None
             self._open_tools[index] = call_id
             out.append(ToolPart(call_id, index, optional_str(block, "name"), None))
+            whole = optional_object(block, "input")
+            if whole:  # usually {}, a placeholder for the deltas
+                self._whole_inputs[index] = json_text(whole)
 
     def _block_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
         index = _block_index(obj)
@@ -96,6 +106,7 @@ class AnthropicParser(SSEJSONParser):
             if text:
                 out.append(TextPart(text))
         elif delta_type == "input_json_delta" and index in self._open_tools:
+            self._whole_inputs.pop(index, None)
             fragment = optional_str(delta, "partial_json")
             if fragment is not None:  # "" is kept: alone, it means a call with no arguments
                 out.append(ToolPart(None, index, arguments=fragment))
@@ -103,7 +114,13 @@ class AnthropicParser(SSEJSONParser):
     def _block_stop(self, obj: dict[str, Any], out: list[Part]) -> None:
         index = _block_index(obj)
         if index in self._open_tools:
+            self._flush_whole_input(index, out)
             out.append(ToolEndPart(self._open_tools.pop(index), index))
+
+    def _flush_whole_input(self, index: int, out: list[Part]) -> None:
+        whole = self._whole_inputs.pop(index, None)
+        if whole is not None:
+            out.append(ToolPart(None, index, arguments=whole))
 
     def _message_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
         delta = obj.get("delta")
@@ -121,6 +138,8 @@ class AnthropicParser(SSEJSONParser):
             )
 
     def _message_stop(self, obj: dict[str, Any], out: list[Part]) -> None:
+        for index in list(self._whole_inputs):  # a block that never stopped
+            self._flush_whole_input(index, out)
         out.append(EndPart())
 
     def _error(self, obj: dict[str, Any], out: list[Part]) -> None:

@@ -1,23 +1,24 @@
 """Ollama's native ``/api/chat`` NDJSON → provider parts.
 
-Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and often without an id; the
-parser re-serializes the arguments, gives id-less calls a synthetic ``call_<n>`` (so two whole calls are never
-merged) and ends each call at once. A made-up id is never one already used, and a model's id equal to a
-made-up one is made unique too: the assembler would take that call for a replay and drop it. Calls may ride on
-the final ``done: true`` line, so they are read before finishing.
+Ollama sends each tool call whole, with ``arguments`` as a JSON *object* and, before 0.12.10, without an id;
+the parser re-serializes the arguments and ends each call at once. Each call gets its own index (its position
+in the response), so two whole calls are never merged even when they share an id or have none; the assembler
+gives id-less calls their ids. Calls may ride on the final ``done: true`` line, so they are read before
+finishing.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .._events import StopReason
 from ._frames import (
+    MAX_FRAME_SIZE,
     MalformedFrame,
     NDJSONParser,
     error_message,
     int_or_none,
+    json_text,
     optional_list,
     optional_object,
     optional_str,
@@ -32,20 +33,15 @@ def _arguments_text(arguments: Any) -> str | None:
         return arguments
     if not isinstance(arguments, dict):
         raise MalformedFrame("tool call arguments is not an object")
-    try:
-        return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
-    except RecursionError:
-        raise MalformedFrame("tool call arguments nest too deeply") from None
+    return json_text(arguments)
 
 
 class OllamaParser(NDJSONParser):
     wire = "ollama"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(max_frame_size)
         self._call_count = 0
-        self._ids: set[str] = set()  # every call id handed out in this response
-        self._made_up: set[str] = set()
 
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
         error = obj.get("error")
@@ -68,23 +64,14 @@ class OllamaParser(NDJSONParser):
         function = call.get("function")
         if not isinstance(function, dict):
             raise MalformedFrame("tool call function is not an object")
-        index = function.get("index")
-        if index is not None and type(index) is not int:
+        if function.get("index") is not None and type(function.get("index")) is not int:
             raise MalformedFrame("tool call index is not an integer")
         arguments = _arguments_text(function.get("arguments"))
         call_id = optional_str(call, "id") or None
-        if call_id is None or call_id in self._made_up:
-            call_id = self._unused_id(call_id or f"call_{self._call_count}")
-        self._ids.add(call_id)
+        position = self._call_count  # Ollama's own index restarts at 0 on each line: not an identity
         self._call_count += 1
-        out.append(ToolPart(call_id, index, optional_str(function, "name") or None, arguments))
-        out.append(ToolEndPart(call_id, index))
-
-    def _unused_id(self, call_id: str) -> str:
-        while call_id in self._ids:
-            call_id += "_"
-        self._made_up.add(call_id)
-        return call_id
+        out.append(ToolPart(call_id, position, optional_str(function, "name") or None, arguments))
+        out.append(ToolEndPart(call_id, position))
 
     def _finish(self, obj: dict[str, Any], out: list[Part]) -> None:
         out.append(UsagePart(int_or_none(obj.get("prompt_eval_count")), int_or_none(obj.get("eval_count"))))

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._events import StopReason
 from ._frames import (
+    MAX_FRAME_SIZE,
     MalformedFrame,
     SSEJSONParser,
     error_message,
@@ -36,10 +37,10 @@ _STOP_REASONS: dict[str, StopReason] = {
 class OpenAIChatParser(SSEJSONParser):
     wire = "openai-chat"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(max_frame_size)
         self._calls: list[tuple[str | None, int | None]] = []  # (id, index) of calls not yet ended, in order
-        self._call_ids: set[str] = set()
+        self._seen: set[tuple[str, int | None]] = set()  # (id, index): one id may name calls at two indexes
         self._call_indices: set[int | None] = set()
 
     def _on_frame(self, data: str, event: str, out: list[Part]) -> None:
@@ -78,11 +79,12 @@ class OpenAIChatParser(SSEJSONParser):
             out.extend(self._tool_part(call) for call in optional_list(delta, "tool_calls") or ())
         finish_reason = optional_str(choice, "finish_reason")
         if finish_reason:
+            # the reason first: a call cut by the token limit ("length") is told from one with broken JSON
+            out.append(FinishPart(_STOP_REASONS.get(finish_reason, "other"), finish_reason))
             out.extend(ToolEndPart(call_id, index) for call_id, index in self._calls)
             self._calls = []
-            self._call_ids.clear()
+            self._seen.clear()
             self._call_indices.clear()
-            out.append(FinishPart(_STOP_REASONS.get(finish_reason, "other"), finish_reason))
 
     def _tool_part(self, call: Any) -> ToolPart:
         if not isinstance(call, dict):
@@ -106,9 +108,9 @@ class OpenAIChatParser(SSEJSONParser):
                 self._calls.append((None, index))
                 self._call_indices.add(index)
             return
-        if call_id in self._call_ids:
+        if (call_id, index) in self._seen:
             return
-        self._call_ids.add(call_id)
+        self._seen.add((call_id, index))
         self._call_indices.add(index)
         if self._calls and self._calls[-1] == (None, index):  # its first fragment came without the id
             self._calls[-1] = (call_id, index)

@@ -3,7 +3,8 @@
 The event name is read from the JSON ``type`` (some servers send no ``event:`` line). Argument deltas name
 their call only by ``item_id`` / ``output_index``, and ``call_id`` is not guaranteed stable between ``added``
 and ``done``, so each call is keyed by its output index (and item id) to the id first announced in
-``output_item.added``.
+``output_item.added``. Arguments usually stream as deltas; a server that sends none has them whole in
+``output_item.done``, which then counts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from .._events import StopReason
 from ._frames import (
+    MAX_FRAME_SIZE,
     MalformedFrame,
     SSEJSONParser,
     error_message,
@@ -58,11 +60,12 @@ def _describe(error: Any) -> str:
 class OpenAIResponsesParser(SSEJSONParser):
     wire = "openai-responses"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
+        super().__init__(max_frame_size)
         # Calls announced by output_item.added, as (call id, output index), found by output index or item id.
         self._calls_by_index: dict[int | None, tuple[str | None, int | None]] = {}
         self._calls_by_item: dict[str, tuple[str | None, int | None]] = {}
+        self._with_arguments: set[int | None] = set()  # output indexes of calls whose arguments have come
         self._saw_call = False
         self._reported_error = False
 
@@ -88,9 +91,10 @@ class OpenAIResponsesParser(SSEJSONParser):
         if item_id:
             self._calls_by_item[item_id] = (call_id, index)
         self._saw_call = True
-        out.append(
-            ToolPart(call_id, index, optional_str(item, "name"), optional_str(item, "arguments") or None)
-        )
+        arguments = optional_str(item, "arguments") or None
+        if arguments:
+            self._with_arguments.add(index)
+        out.append(ToolPart(call_id, index, optional_str(item, "name"), arguments))
 
     def _arguments_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
         delta = optional_str(obj, "delta")
@@ -98,6 +102,7 @@ class OpenAIResponsesParser(SSEJSONParser):
             return
         index = _output_index(obj)
         call_id, index = self._announced(index, optional_str(obj, "item_id")) or (None, index)
+        self._with_arguments.add(index)
         out.append(ToolPart(call_id, index, arguments=delta))
 
     def _item_done(self, obj: dict[str, Any], out: list[Part]) -> None:
@@ -114,6 +119,10 @@ class OpenAIResponsesParser(SSEJSONParser):
             out.append(ToolPart(call_id, index, name, optional_str(item, "arguments") or None))
         else:
             call_id, index = announced
+            whole = optional_str(item, "arguments")
+            if whole and index not in self._with_arguments:  # no delta came: the arguments are only here
+                self._with_arguments.add(index)
+                out.append(ToolPart(call_id, index, arguments=whole))
         out.append(ToolEndPart(call_id, index))
 
     def _announced(self, index: int | None, item_id: str | None) -> tuple[str | None, int | None] | None:

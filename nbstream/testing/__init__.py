@@ -36,20 +36,36 @@ indexes (``requests=``) or for all::
     ProviderServer(turns, faults=[DropConnection(after_bytes=300)])     # cut mid-body
     ProviderServer(turns, faults=[Stall(after_frames=3, seconds=None)]) # hang until the client gives up
 
+Answers that are not a stream at all, which clients must report as ``bad_response`` and never retry::
+
+    ProviderServer(turns, faults=[NotAStream()])                    # HTTP 200 with an HTML page
+    ProviderServer(turns, faults=[NotAStream("application/json")])  # the whole answer, one JSON document
+    ProviderServer(turns, faults=[Redirect(301, location="https://elsewhere.example/v1/messages")])
+    ProviderServer(turns, faults=[BadContentEncoding("gzip")])      # labelled gzip, sent plain
+
+``NotAStream(content_type="text/html; charset=utf-8", body=None)``: ``body=None`` sends an HTML page, or
+for a JSON content type the provider's whole non-streamed answer (for Ollama that is one valid line of its
+stream, so an Ollama client reads it as the answer). ``Redirect(status=307, location=None)``: ``None``
+points at the same URL over ``https``. Neither uses up a turn; ``BadContentEncoding`` does.
+
 The others: ``Latency``, ``Rechunk``, ``Duplicate``, ``Truncate`` (no end marker), ``MalformedEvent``,
-``SlowHeaders``. Use it as ``async with`` from async code.
+``SlowHeaders``. Use it as ``async with`` from async code. ``server.requests[i].query`` keeps the query
+string of each request's URL.
 """
 
 from .._encode import Call, Pause, Say
 from ._faults import (
+    BadContentEncoding,
     DropConnection,
     Duplicate,
     Fault,
     HttpStatus,
     Latency,
     MalformedEvent,
+    NotAStream,
     ProviderError,
     Rechunk,
+    Redirect,
     SlowHeaders,
     Stall,
     Truncate,
@@ -59,6 +75,7 @@ from ._requests import demo_turns, request_from_json
 from ._server import ProviderServer
 
 __all__ = [
+    "BadContentEncoding",
     "Call",
     "DropConnection",
     "Duplicate",
@@ -66,11 +83,13 @@ __all__ = [
     "HttpStatus",
     "Latency",
     "MalformedEvent",
+    "NotAStream",
     "Pause",
     "ProviderError",
     "ProviderServer",
     "Rechunk",
     "RecordedRequest",
+    "Redirect",
     "Say",
     "SlowHeaders",
     "Stall",

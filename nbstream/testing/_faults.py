@@ -16,14 +16,17 @@ from .._events import ErrorKind
 from .._wire import WireFormat
 
 __all__ = [
+    "BadContentEncoding",
     "DropConnection",
     "Duplicate",
     "Fault",
     "HttpStatus",
     "Latency",
     "MalformedEvent",
+    "NotAStream",
     "ProviderError",
     "Rechunk",
+    "Redirect",
     "SlowHeaders",
     "Stall",
     "Truncate",
@@ -122,6 +125,41 @@ class HttpStatus(Fault):
     status: int
     retry_after: float | None = 0.0
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class NotAStream(Fault):
+    """Answer HTTP 200 with a body that is not the stream, as a web server or login portal at a wrong base URL
+    does (an HTML page), or a server that ignores ``"stream": true`` (one JSON document).
+
+    ``body=None`` sends, for a JSON ``content_type``, the provider's whole non-streamed answer (for Ollama
+    that is one valid line of its stream, which clients read as the answer), and an HTML page for any other
+    type.
+    """
+
+    content_type: str = "text/html; charset=utf-8"
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Redirect(Fault):
+    """Answer with this 3xx status and ``Location`` instead of a stream; ``location=None`` points at the same
+    URL over ``https``, as a server that moved to TLS does."""
+
+    status: int = 307
+    location: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 300 <= self.status < 400:
+            raise ValueError(f"Redirect takes a 3xx status, not {self.status}")
+
+
+@dataclass(frozen=True)
+class BadContentEncoding(Fault):
+    """Send the stream labelled ``Content-Encoding: <encoding>`` but not encoded, as a misconfigured proxy
+    does: the client cannot decode the body."""
+
+    encoding: str = "gzip"
 
 
 @dataclass(frozen=True)

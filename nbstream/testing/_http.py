@@ -10,7 +10,16 @@ from typing import Any
 
 from .._wire import WireFormat
 
-__all__ = ["BodyWriter", "RecordedRequest", "error_body", "read_request", "response_head"]
+__all__ = [
+    "HTML_PAGE",
+    "WHOLE_TEXT",
+    "BodyWriter",
+    "RecordedRequest",
+    "error_body",
+    "read_request",
+    "response_head",
+    "whole_answer",
+]
 
 ROUTES: dict[str, WireFormat] = {
     "/v1/chat/completions": "openai-chat",
@@ -29,7 +38,7 @@ CONTENT_TYPES: dict[WireFormat, str] = {
 @dataclass(frozen=True)
 class RecordedRequest:
     """One request as the server received it. ``headers`` keys are lower-case; ``json`` is ``None`` when the
-    body is not JSON."""
+    body is not JSON; ``query`` is what followed ``?`` in the request target (``""`` if nothing)."""
 
     index: int
     method: str
@@ -37,6 +46,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     json: Any = field(default=None)
+    query: str = ""
 
     @property
     def wire(self) -> WireFormat | None:
@@ -71,7 +81,8 @@ async def read_request(reader: asyncio.StreamReader, index: int) -> RecordedRequ
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
-    return RecordedRequest(index, method, target.split("?", 1)[0], headers, body, parsed)
+    path, _, query = target.partition("?")
+    return RecordedRequest(index, method, path, headers, body, parsed, query)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
@@ -147,4 +158,62 @@ def error_body(wire: WireFormat | None, status: int, message: str | None, *, mod
         body = {"error": text}
     else:
         body = {"error": {"message": text, "type": openai_type, "param": None, "code": code}}
+    return json.dumps(body).encode()
+
+
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html>\n<head><title>Welcome</title></head>\n"
+    b"<body><h1>It works!</h1><p>This web server answers every path with this page.</p></body>\n</html>\n"
+)
+WHOLE_TEXT = "This answer came whole, not streamed."
+
+
+def whole_answer(wire: WireFormat, *, model: str, index: int) -> bytes:
+    """The provider's whole non-streamed answer (``"stream": false``), as a server that ignores ``stream``
+    sends it."""
+    body: dict[str, Any]
+    if wire == "openai-chat":
+        body = {
+            "id": f"chatcmpl-script-{index}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": WHOLE_TEXT}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 8, "total_tokens": 9},
+        }
+    elif wire == "openai-responses":
+        text = {"type": "output_text", "text": WHOLE_TEXT, "annotations": []}
+        body = {
+            "id": f"resp_script_{index}",
+            "object": "response",
+            "status": "completed",
+            "model": model,
+            "output": [
+                {"type": "message", "id": f"msg_script_{index}", "role": "assistant", "content": [text]}
+            ],
+            "usage": {"input_tokens": 1, "output_tokens": 8, "total_tokens": 9},
+        }
+    elif wire == "anthropic":
+        body = {
+            "id": f"msg_script_{index}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": WHOLE_TEXT}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 8},
+        }
+    else:
+        body = {
+            "model": model,
+            "created_at": "2025-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": WHOLE_TEXT},
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": 1,
+            "eval_count": 8,
+        }
     return json.dumps(body).encode()

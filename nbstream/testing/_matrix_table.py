@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .._encode import Call, Say, Step, call_id, encode_turn
+from .._encode import Call, Say, Step, TokenLimit, call_id, encode_turn
 from .._events import ErrorKind, TurnReason
-from .._wire import WIRE_FORMATS, WireFormat
+from .._wire import MAX_FRAME_SIZE, WIRE_FORMATS, WireFormat
 from ._faults import (
     DropConnection,
     Duplicate,
@@ -23,8 +23,10 @@ from ._faults import (
     HttpStatus,
     Latency,
     MalformedEvent,
+    NotAStream,
     ProviderError,
     Rechunk,
+    Redirect,
     SlowHeaders,
     Stall,
     Truncate,
@@ -52,6 +54,7 @@ PROVIDERS: dict[WireFormat, str] = {
 """The provider a session names to get each wire format (``Session(model="<provider>:m")``)."""
 
 ARGUMENTS: dict[str, Any] = {"city": "Paris", "days": 2}
+OSLO: dict[str, Any] = {"city": "Oslo", "days": 1}
 OUTPUT = "Paris: sunny for 2 days"
 BEFORE_CALL = Say("Let me look that up for you.")
 AFTER_CALL = Say("Still streaming after the call, more words here.", chunk=2)
@@ -61,6 +64,13 @@ STALL_TIMEOUT = 0.5
 CASE_LIMIT = 20.0  # a case running longer than this has hung
 
 ToolOutcome = Literal["result", "incomplete", "reused", "no_call"]
+
+
+def output_for(arguments: dict[str, Any]) -> str:
+    """What the matrix's ``lookup`` tool returns for these arguments."""
+    return f"{arguments['city']}: sunny for {arguments['days']} days"
+
+
 TextOutcome = Literal["all", "first", "partial", "none"]
 
 
@@ -69,10 +79,11 @@ class Expected:
     """What a case must end with.
 
     ``text``: ``all`` the scripted text, the ``first`` response's, the ``partial`` text sent before the
-    fault, or ``none``. ``tool``: ``result`` (ran once, result kept), ``incomplete`` (the call never became
-    whole: it never ran, an error result is kept), ``reused`` (a replayed call id ran once, its result
-    reused), ``no_call``. ``cause`` is a regex the turn's message must match besides naming the provider;
-    ``requests`` counts the HTTP requests the server got, retries included.
+    fault, or ``none``. ``tool``: ``result`` (each of the plan's calls ran once with its own arguments, in
+    order, and each result is kept), ``incomplete`` (the call never became whole: it never ran, an error result
+    is kept), ``reused`` (a replayed call id ran once, its result reused), ``no_call``. ``cause`` is a regex the
+    turn's message must match (besides naming the provider, for errors); ``requests`` counts the HTTP requests
+    the server got, retries included. With several prompts sent, all this is about the last turn.
     """
 
     reason: TurnReason
@@ -111,6 +122,11 @@ class Plan:
     partial_text: str = ""
     read_timeout: float = READ_TIMEOUT
     max_retries: int = 2
+    max_frame_size: int = MAX_FRAME_SIZE
+    calls: tuple[dict[str, Any], ...] = (ARGUMENTS,)
+    """The arguments the tool must run with, once each, in order (for ``tool="result"``)."""
+    prompts: int = 1
+    """Turns sent one after another; the expectation judges the last one."""
 
     @property
     def full_text(self) -> str:
@@ -197,6 +213,38 @@ def _dropped(shape: Shape) -> Plan:
 
 def _cut_in_call(shape: Shape) -> Plan:
     return Plan(_script(), [Truncate(after_frames=shape.in_call)], BEFORE_CALL.text)
+
+
+def _two_responses(first: Call, second: Call) -> Callable[[Shape], Plan]:
+    """Two responses that each call ``lookup`` for another city, then the answer."""
+    turns: list[list[Step]] = [[BEFORE_CALL, first], [Say("And now the other city."), second], [ANSWER]]
+    return lambda shape: Plan(turns, [], calls=(ARGUMENTS, OSLO))
+
+
+def _one_id_twice(shape: Shape) -> Plan:
+    """Two calls with one id in one response (OpenRouter engines, GLM / Kimi-style ids)."""
+    calls = [Call("lookup", ARGUMENTS, id="call_dup"), Call("lookup", OSLO, id="call_dup")]
+    return Plan([[BEFORE_CALL, *calls, AFTER_CALL], [ANSWER]], [], calls=(ARGUMENTS, OSLO))
+
+
+def _whole_arguments(shape: Shape) -> Plan:
+    return Plan([[BEFORE_CALL, Call("lookup", ARGUMENTS, whole=True), AFTER_CALL], [ANSWER]], [])
+
+
+def _oversized(shape: Shape) -> Plan:
+    """A text delta longer than the session's ``max_frame_size``: never buffered, the turn ends malformed."""
+    huge = Say("word " * 2_000, chunk=10_000)
+    return Plan([[BEFORE_CALL, huge], [ANSWER]], [], BEFORE_CALL.text, max_frame_size=4_096)
+
+
+def _failed_then_good(shape: Shape) -> Plan:
+    """A turn that fails before its first byte, then a turn that must work: the history stays valid."""
+    return Plan(_script(), [HttpStatus(503, retry_after=0, requests={0})], max_retries=0, prompts=2)
+
+
+def _cut_in_call_by_the_token_limit(shape: Shape) -> Plan:
+    cut = Call("lookup", '{"city": "Par', fragment=4)
+    return Plan([[BEFORE_CALL, cut, TokenLimit()]], [])
 
 
 def _per_wire(default: Expected, **changes: dict[str, Any]) -> dict[WireFormat, Expected]:
@@ -322,6 +370,53 @@ FAULTS: list[Row] = [
         _http("overloaded", r"529.*overloaded", 3),
     ),
     Row("slow headers", _faulty(SlowHeaders(seconds=0.3, requests={0})), Expected("done", min_seconds=0.3)),
+    Row(
+        "id-less calls in two responses",
+        _two_responses(Call("lookup", ARGUMENTS, id=""), Call("lookup", OSLO, id="")),
+        Expected("done", requests=3),
+        "Ollama before 0.12.10 sends no ids: made-up ids never repeat in a session, so each city runs",
+    ),
+    Row(
+        "one id, new arguments",
+        _two_responses(Call("lookup", ARGUMENTS, id="call_7"), Call("lookup", OSLO, id="call_7")),
+        Expected("done", requests=3),
+        "only a call with the same id, name and arguments reuses a result",
+    ),
+    Row("one id, two calls in a response", _one_id_twice, _DONE, "never glued, never dropped"),
+    Row(
+        "whole arguments, no deltas",
+        _whole_arguments,
+        _DONE,
+        "Anthropic input in content_block_start; Responses arguments only in output_item.done",
+    ),
+    Row(
+        "HTTP 200 page, not a stream",
+        _faulty(NotAStream()),
+        _http("bad_response", r"200.*text/html", 1),
+    ),
+    Row("HTTP 307 redirect", _faulty(Redirect(307)), _http("bad_response", r"307.*redirect", 1)),
+    Row(
+        "oversized line",
+        _oversized,
+        _failed("malformed", r"longer than", text="partial", tool="no_call", requests=1),
+        "Session(max_frame_size=4096): a 10 KB text delta",
+    ),
+    Row(
+        "failed turn, then a good one",
+        _failed_then_good,
+        Expected("done", requests=3),
+        "no empty assistant message is sent back after the failure",
+    ),
+    Row(
+        "token limit inside a call",
+        _cut_in_call_by_the_token_limit,
+        _per_wire(
+            Expected("max_tokens", cause="output tokens", text="first", tool="incomplete", requests=1),
+            ollama={"reason": "done", "cause": None, "tool": "no_call"},
+        ),
+        "finish_reason length / max_tokens / incomplete: the turn ends instead of asking again; ollama parses"
+        " calls whole out of the model's output, so a cut one never arrives",
+    ),
     Row(
         "slow headers > read timeout",
         _faulty(SlowHeaders(seconds=STALL_TIMEOUT + 1.5), read_timeout=STALL_TIMEOUT),

@@ -15,24 +15,30 @@ from contextlib import suppress
 from typing import Any, Literal
 
 from .._encode import Frame, Step, count_calls, encode_turn, rough_tokens
+from .._wire import WireFormat
 from ._faults import (
+    BadContentEncoding,
     DropConnection,
     Fault,
     HttpStatus,
     Latency,
+    NotAStream,
     Rechunk,
+    Redirect,
     SlowHeaders,
     Stall,
     frames_with_faults,
 )
 from ._http import (
     CONTENT_TYPES,
+    HTML_PAGE,
     BadRequest,
     BodyWriter,
     RecordedRequest,
     error_body,
     read_request,
     response_head,
+    whole_answer,
 )
 
 __all__ = ["ProviderServer"]
@@ -215,6 +221,22 @@ class ProviderServer:
             return await self._error(
                 writer, request, status.status, status.message, model, status.retry_after
             )
+        redirect = next((f for f in faults if isinstance(f, Redirect)), None)
+        if redirect is not None:
+            target = request.path + (f"?{request.query}" if request.query else "")
+            location = redirect.location or self.url.replace("http://", "https://", 1) + target
+            page = b'<html><body>Moved to <a href="%s">%s</a></body></html>\n' % ((location.encode(),) * 2)
+            headers = {"content-type": "text/html; charset=utf-8", "location": location}
+            return await self._whole(writer, request, redirect.status, headers, page)
+        not_a_stream = next((f for f in faults if isinstance(f, NotAStream)), None)
+        if not_a_stream is not None:
+            return await self._whole(
+                writer,
+                request,
+                200,
+                {"content-type": not_a_stream.content_type},
+                self._not_a_stream_body(not_a_stream, wire, model, request.index),
+            )
         if body is None:
             return await self._error(writer, request, 400, "the request body is not a JSON object", model)
         try:
@@ -233,6 +255,9 @@ class ProviderServer:
         )
         frames = frames_with_faults(frames, faults, wire, turn=self.turns_served, model=model)
         headers = {"content-type": CONTENT_TYPES[wire], "cache-control": "no-cache"}
+        encoding = next((f for f in faults if isinstance(f, BadContentEncoding)), None)
+        if encoding is not None:
+            headers["content-encoding"] = encoding.encoding
         headers |= {"x-request-id": f"req_script_{request.index}"}
         headers |= {"transfer-encoding": "chunked"} if self._chunked else {"connection": "close"}
         writer.write(response_head(200, headers))
@@ -269,10 +294,33 @@ class ProviderServer:
         retry_after: float | None = None,
     ) -> bool:
         payload = error_body(request.wire, status, message, model=model, index=request.index)
-        headers = {"content-type": "application/json", "content-length": str(len(payload))}
-        headers |= {"x-request-id": f"req_script_{request.index}"}
+        headers = {"content-type": "application/json"}
         if retry_after is not None and status in _RETRY_STATUSES:
             headers["retry-after"] = f"{retry_after:g}"
+        return await self._whole(writer, request, status, headers, payload)
+
+    @staticmethod
+    def _not_a_stream_body(fault: NotAStream, wire: WireFormat, model: str, index: int) -> bytes:
+        if fault.body is not None:
+            return fault.body
+        media = fault.content_type.partition(";")[0].strip().lower()
+        if media == "application/json" or media.endswith("+json"):
+            return whole_answer(wire, model=model, index=index)
+        return HTML_PAGE
+
+    async def _whole(
+        self,
+        writer: asyncio.StreamWriter,
+        request: RecordedRequest,
+        status: int,
+        headers: dict[str, str],
+        payload: bytes,
+    ) -> bool:
+        """Answer with a whole body of known length (an error, a redirect, a page) instead of a stream."""
+        headers = headers | {
+            "content-length": str(len(payload)),
+            "x-request-id": f"req_script_{request.index}",
+        }
         if not self._chunked:
             headers["connection"] = "close"
         writer.write(response_head(status, headers) + payload)

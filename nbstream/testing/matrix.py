@@ -3,8 +3,9 @@
 Each case starts a ``ProviderServer`` playing the row's plan and runs one real ``Session`` turn against it
 over loopback HTTP, then judges the outcome against the row's expectation: the kernel survives (the turn
 ends with one ``TurnFinished``, nothing left running); an error names the provider and the cause; partial
-text and finished tool results are kept; no call id runs twice; no tool runs with invalid or incomplete
-arguments. The table (``FAULTS``) is declared in ``_matrix_table``.
+text and finished tool results are kept; no call id runs twice; each call runs with its own arguments, none
+with invalid or incomplete ones; every request sent holds a history the provider accepts (no empty assistant
+message, every call's arguments a JSON object). The table (``FAULTS``) is declared in ``_matrix_table``.
 
 ``python -m nbstream.testing.matrix [--wire W] [--fault NAME]`` prints the table and exits 1 when any
 outcome is wrong; ``run_case`` and ``run_matrix()`` return the outcomes for tests.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import sys
 import time
@@ -36,7 +38,8 @@ from .._messages import AssistantMessage, ToolResultMessage
 from .._session import Session
 from .._tools import Tool
 from .._wire import WIRE_FORMATS, WireFormat
-from ._matrix_table import ARGUMENTS, CASE_LIMIT, FAULTS, OUTPUT, PROVIDERS, Expected, Plan, Row, shape_of
+from ._http import RecordedRequest
+from ._matrix_table import CASE_LIMIT, FAULTS, PROVIDERS, Expected, Plan, Row, output_for, shape_of
 from ._server import ProviderServer
 
 __all__ = [
@@ -86,7 +89,7 @@ def _counting_tool(invocations: list[dict[str, Any]]) -> Tool:
         """Look up the weather in a city for some days."""
         invocations.append({"city": city, "days": days})
         await asyncio.sleep(0.01)  # still running while the model streams on
-        return f"{city}: sunny for {days} days"
+        return output_for({"city": city, "days": days})
 
     return Tool.from_function(lookup)
 
@@ -98,7 +101,7 @@ async def run_case(wire: WireFormat, row: Row) -> Outcome:
     provider = PROVIDERS[wire]
     outcome = Outcome(wire, row.name, expected)
     invocations: list[dict[str, Any]] = []
-    events: list[Event] = []
+    turns: list[list[Event]] = []
     async with ProviderServer(plan.turns, faults=plan.faults) as server:
         session = Session(
             model=f"{provider}:m",
@@ -107,10 +110,11 @@ async def run_case(wire: WireFormat, row: Row) -> Outcome:
             tools=[_counting_tool(invocations)],
             read_timeout=plan.read_timeout,
             max_retries=plan.max_retries,
+            max_frame_size=plan.max_frame_size,
         )
         started = time.monotonic()
         try:
-            await asyncio.wait_for(_collect(session, events), CASE_LIMIT)
+            await asyncio.wait_for(_collect(session, turns, plan.prompts), CASE_LIMIT)
         except asyncio.TimeoutError:
             outcome.problems.append(f"hung: no TurnFinished within {CASE_LIMIT:g} s")
         except Exception as exc:  # the kernel would have seen this: the worst outcome
@@ -120,13 +124,21 @@ async def run_case(wire: WireFormat, row: Row) -> Outcome:
             outcome.problems.append("the turn is still running after TurnFinished")
         await session.aclose()
         outcome.requests = len(server.requests)
-    _judge(outcome, plan, provider, events, session, invocations)
+        requests = list(server.requests)
+    for number, events in enumerate(turns[:-1], start=1):
+        if sum(isinstance(e, TurnFinished) for e in events) != 1:
+            outcome.problems.append(f"turn {number} did not end with exactly one TurnFinished")
+    _judge(outcome, plan, provider, turns[-1] if turns else [], session, invocations)
+    _judge_history(outcome, requests)
     return outcome
 
 
-async def _collect(session: Session, events: list[Event]) -> None:
-    async for event in session.send("What is the weather in Paris?"):
-        events.append(event)
+async def _collect(session: Session, turns: list[list[Event]], prompts: int) -> None:
+    for _ in range(prompts):
+        events: list[Event] = []
+        turns.append(events)
+        async for event in session.send("What is the weather in Paris?"):
+            events.append(event)
 
 
 def _judge(
@@ -147,10 +159,10 @@ def _judge(
     outcome.error = errors[-1].kind if errors else None
     if (outcome.reason, outcome.error) != (expected.reason, expected.error):
         problems.append(f"expected {expected.label}, got {outcome.got}: {outcome.message}")
-    if expected.error is not None:
+    if expected.error is not None or expected.cause is not None:
         _judge_message(outcome, provider, errors)
     _judge_text(outcome, plan, events, session)
-    _judge_tools(outcome, events, session, invocations)
+    _judge_tools(outcome, plan, events, session, invocations)
     if outcome.requests != expected.requests:
         problems.append(f"the server got {outcome.requests} requests, expected {expected.requests}")
     if not expected.min_seconds <= outcome.seconds <= expected.max_seconds:
@@ -163,7 +175,7 @@ def _judge_message(outcome: Outcome, provider: str, errors: list[StreamError]) -
     message = outcome.message or ""
     if errors and errors[-1].provider != provider:
         outcome.problems.append(f"the StreamError names provider {errors[-1].provider!r}, not {provider!r}")
-    if provider.lower() not in message.lower():
+    if outcome.expected.error is not None and provider.lower() not in message.lower():
         outcome.problems.append(f"the turn's message does not name {provider}: {message!r}")
     cause = outcome.expected.cause
     if cause and not re.search(cause, message, re.IGNORECASE | re.DOTALL):
@@ -187,37 +199,87 @@ def _judge_text(outcome: Outcome, plan: Plan, events: list[Event], session: Sess
 
 
 def _judge_tools(
-    outcome: Outcome, events: list[Event], session: Session, invocations: list[dict[str, Any]]
+    outcome: Outcome,
+    plan: Plan,
+    events: list[Event],
+    session: Session,
+    invocations: list[dict[str, Any]],
 ) -> None:
     problems, expected = outcome.problems, outcome.expected.tool
-    running = [e.id for e in events if isinstance(e, ToolRunning)]
+    running = _runs(events)
     ready = [e for e in events if isinstance(e, ToolCallReady)]
     results = [e for e in events if isinstance(e, ToolResult)]
     failures = [e.kind for e in events if isinstance(e, ToolError)]
     kept = [m for m in session.messages if isinstance(m, ToolResultMessage)]
     ran = len(invocations)
-    good = [m for m in kept if m.error is None and m.content == OUTPUT]
-    shown = ["result kept" if len(good) == 1 else f"result reused {len(good) - 1}×"] if good else []
+    outputs = [output_for(arguments) for arguments in plan.calls]
+    good = [m for m in kept if m.error is None and m.content in outputs]
+    shown = [f"{len(good)} results kept" if len(good) != 1 else "result kept"] if good else []
     outcome.tools_ran = ", ".join([f"{ran}×", *shown, *failures])
     if len(set(running)) != len(running):
-        problems.append(f"a call id ran twice: {running}")
-    if ran != len(running):
-        problems.append(f"the tool ran {ran} times for {len(running)} ToolRunning events")
-    invalid = [arguments for arguments in invocations if arguments != ARGUMENTS]
+        problems.append(f"a call ran twice: {running}")
+    if ran != len(set(running)) and expected != "result":
+        problems.append(f"the tool ran {ran} times for {len(set(running))} ToolRunning calls")
+    invalid = [arguments for arguments in invocations if arguments not in plan.calls]
     if invalid:
         problems.append(f"the tool ran with arguments it was never sent: {invalid}")
     if expected == "result":
-        if ran != 1 or len(results) != 1 or len(good) != 1 or len(kept) != 1:
-            problems.append(f"expected one run and its result kept: ran {ran}×, kept {kept}")
+        told = [m.content for m in kept if m.error is None]
+        if invocations != list(plan.calls) or told != outputs:
+            problems.append(
+                f"expected one run per call with its own arguments {list(plan.calls)} and each result kept:"
+                f" ran with {invocations}, kept {told}"
+            )
     elif expected == "reused":
         same_id = len({m.call_id for m in good}) == 1
-        if ran != 1 or len(results) != 2 or len(good) != 2 or not same_id:
+        if ran != 1 or len(results) != 2 or len(good) != 2 or not same_id or good[0].content != outputs[0]:
             problems.append(f"expected one run and its result reused: ran {ran}×, kept {kept}")
     elif expected == "incomplete":
         if ran or failures != ["incomplete"] or [m.error for m in kept] != ["incomplete"]:
             problems.append(f"expected an incomplete call that never ran: ran {ran}×, errors {failures}")
     elif ready or kept or ran:
         problems.append(f"expected no tool call: {len(ready)} calls, ran {ran}×")
+
+
+def _runs(events: list[Event]) -> list[tuple[str, str]]:
+    """(call id, raw arguments) of each call that ran: one id may name calls with other arguments."""
+    arguments: dict[str, str] = {}
+    runs: list[tuple[str, str]] = []
+    for event in events:
+        if isinstance(event, ToolCallReady):
+            arguments[event.id] = event.raw_arguments
+        elif isinstance(event, ToolRunning):
+            runs.append((event.id, arguments.get(event.id, "")))
+    return runs
+
+
+def _judge_history(outcome: Outcome, requests: list[RecordedRequest]) -> None:
+    """Every request's history is one a strict provider accepts: no empty assistant message (OpenAI answers
+    HTTP 400), every call's arguments a JSON object (llama-server answers HTTP 500)."""
+    for request in requests:
+        body = request.json if isinstance(request.json, dict) else {}
+        for item in body.get("messages") or body.get("input") or []:
+            problem = _history_problem(item) if isinstance(item, dict) else f"a history item {item!r}"
+            if problem:
+                outcome.problems.append(f"request {request.index} sends {problem}")
+
+
+def _history_problem(item: dict[str, Any]) -> str | None:
+    if item.get("role") == "assistant" and not item.get("content") and not item.get("tool_calls"):
+        return f"an empty assistant message: {item}"
+    calls = [call.get("function", {}) for call in item.get("tool_calls") or ()]
+    if item.get("type") == "function_call":
+        calls.append(item)
+    for call in calls:
+        arguments = call.get("arguments")
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                return f"a call whose arguments are not JSON: {call}"
+        if not isinstance(arguments, dict):
+            return f"a call whose arguments are not an object: {call}"
+    return None
 
 
 # --- the whole matrix ------------------------------------------------------------------------------------
