@@ -1,8 +1,12 @@
-"""An asyncio event loop running on its own daemon thread.
+"""An asyncio event loop running on its own daemon thread, and the one such loop all chats share.
 
 The chat widget runs its session here rather than on the kernel's loop: a cell that blocks (``time.sleep``)
 freezes the kernel's loop, and ipykernel 7 can stall background tasks of that loop once their cell ends, but
 messages sent from another thread still go out through IOPub. Any thread may hand work to this loop.
+
+``shared_loop()`` is the process-wide loop every ``StreamChat`` schedules its work on: started lazily on first
+use, daemon, never stopped by a chat (re-running ``chat = StreamChat(...)`` ten times must not leave ten
+threads and loops: ipywidgets keeps every widget alive until it is closed).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LoopThread"]
+__all__ = ["SHARED_LOOP_NAME", "LoopThread", "shared_loop"]
 
 log = logging.getLogger("nbstream")
 
 T = TypeVar("T")
+
+SHARED_LOOP_NAME = "nbstream"
+"""The name of the shared loop's thread (what ``threading.enumerate()`` shows)."""
 
 
 class LoopThread:
@@ -107,3 +114,18 @@ def _shut_down(loop: asyncio.AbstractEventLoop, grace: float) -> None:
         names = ", ".join(getattr(task.get_coro(), "__qualname__", task.get_name()) for task in stubborn)
         log.warning("closing the loop with tasks that ignored their cancellation: %s", names)
     loop.close()
+
+
+_shared: LoopThread | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_loop() -> LoopThread:
+    """The process's one nbstream loop thread, started on first use (and again if it died: after a fork, the
+    thread is gone though the object survives). Every chat runs its sessions and async tools on it."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = LoopThread(name=SHARED_LOOP_NAME)
+            _shared.start()
+        return _shared

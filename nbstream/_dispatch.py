@@ -5,6 +5,11 @@ history, whatever happens: invalid arguments, an unknown tool, a denial, an exce
 cancellation, or a bug here. A call whose id, name and arguments all match an earlier successful call of the
 session is a replay (a duplicated or replayed stream): its result is reused instead of running the tool again.
 Any other call runs, even when a server reuses an id.
+
+While a tool runs, what it prints or logs becomes ``ToolOutput`` events of its call (see ``_capture``), all
+before its result. The model never sees them: its result is the return value alone, as the tool's author
+wrote it. Output is for the person watching (progress, debugging prints, warnings) and may be long, noisy or
+hold what was never meant for a provider; and a result must not change with how chatty a tool is.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._capture import capture_output
 from ._events import (
     Event,
     ToolAwaitingApproval,
     ToolCallReady,
     ToolError,
     ToolErrorKind,
+    ToolOutput,
+    ToolOutputStream,
     ToolResult,
     ToolRunning,
 )
@@ -138,8 +146,13 @@ class Dispatcher:
             return self._fail(call, "denied", f"{call.name} was denied by the user")
         self._emit(ToolRunning(id=call.id, name=call.name, started_at=time.time()))
         started = time.perf_counter()
+
+        def show(stream: ToolOutputStream, text: str) -> None:
+            self._emit(ToolOutput(id=call.id, name=call.name, stream=stream, text=text))
+
         try:
-            output = await tool.invoke(kwargs, timeout=self._timeout)
+            with capture_output(show):
+                output = await tool.invoke(kwargs, timeout=self._timeout)
         except ToolFailure as failure:
             return self._fail(call, failure.kind, failure.message, time.perf_counter() - started)
         duration = time.perf_counter() - started

@@ -27,17 +27,23 @@ def user_prompt(text: str) -> DisplayEvent:
     return {"type": "user_prompt", "text": text}
 
 
-_PIECE = {"text_delta": "text", "tool_arguments_delta": "fragment"}
-"""The field that carries the growing piece, for the two event types whose runs are merged."""
+_PIECE = {"text_delta": "text", "tool_arguments_delta": "fragment", "tool_output": "text"}
+"""The field that carries the growing piece, for the event types whose runs are merged."""
 
 
 def _continues(last: DisplayEvent, event: DisplayEvent) -> bool:
     kind = event["type"]
-    return kind in _PIECE and last["type"] == kind and last.get("id") == event.get("id")
+    return (
+        kind in _PIECE
+        and last["type"] == kind
+        and last.get("id") == event.get("id")
+        and last.get("stream") == event.get("stream")
+    )
 
 
 def merge_batch(events: list[DisplayEvent]) -> list[DisplayEvent]:
-    """Merge runs of text deltas, and runs of argument fragments of one call, into single events."""
+    """Merge runs of text deltas, of argument fragments of one call, and of one call's output to one stream,
+    into single events."""
     merged: list[DisplayEvent] = []
     pieces: list[str] = []  # the pieces of the run that ends ``merged``, joined once
 
@@ -62,12 +68,15 @@ def merge_batch(events: list[DisplayEvent]) -> list[DisplayEvent]:
 
 def compact(events: list[DisplayEvent]) -> list[DisplayEvent]:
     """The stored form of a turn: text runs merged; argument fragments dropped for calls that became ready
-    (``tool_call_ready`` carries ``raw_arguments``) and merged per call otherwise, at the first fragment."""
+    (``tool_call_ready`` carries ``raw_arguments``) and merged per call otherwise, at the first fragment; each
+    call's output gathered at its first piece (concurrent calls interleave theirs), runs of one stream merged."""
     ready = {event["id"] for event in events if event["type"] == "tool_call_ready"}
     kept: list[DisplayEvent] = []
     fragments: dict[str, list[str]] = {}  # call id -> fragments of a call that never became ready
+    outputs: dict[str, list[DisplayEvent]] = {}  # call id -> its output events, in order
     for event in events:
-        if event["type"] == "tool_arguments_delta":
+        kind = event["type"]
+        if kind == "tool_arguments_delta":
             if event["id"] in ready:
                 continue
             pieces = fragments.get(event["id"])
@@ -75,13 +84,21 @@ def compact(events: list[DisplayEvent]) -> list[DisplayEvent]:
                 pieces.append(event["fragment"])
                 continue
             fragments[event["id"]] = [event["fragment"]]
+        elif kind == "tool_output":
+            written = outputs.get(event["id"])
+            if written is not None:
+                written.append(event)
+                continue
+            outputs[event["id"]] = [event]
         kept.append(event)
-    joined = [
-        {**event, "fragment": "".join(fragments[event["id"]])}
-        if event["type"] == "tool_arguments_delta"
-        else event
-        for event in kept
-    ]
+    joined: list[DisplayEvent] = []
+    for event in kept:
+        if event["type"] == "tool_arguments_delta":
+            joined.append({**event, "fragment": "".join(fragments[event["id"]])})
+        elif event["type"] == "tool_output":
+            joined.extend(outputs[event["id"]])
+        else:
+            joined.append(event)
     return merge_batch(joined)
 
 

@@ -8,9 +8,9 @@ A model *response* (one HTTP stream) produces, in order of arrival::
     TextDelta* · ToolCallStarted · ToolArgumentsDelta* · ToolCallReady · Usage · MessageFinished | StreamError
 
 A *turn* (one ``Session.send``) is one or more responses; the session adds the tool lifecycle
-(``ToolAwaitingApproval`` for ``confirm=True`` tools,
-``ToolRunning``, then ``ToolResult`` or ``ToolError``), ``StepStarted`` between responses, and ends with
-exactly one ``TurnFinished``.
+(``ToolAwaitingApproval`` for ``confirm=True`` tools, ``ToolRunning``, ``ToolOutput*`` while the tool prints
+or logs, then ``ToolResult`` or ``ToolError``), ``StepStarted`` between responses, and ends with exactly one
+``TurnFinished``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolErrorKind",
+    "ToolOutput",
+    "ToolOutputStream",
     "ToolResult",
     "ToolRunning",
     "TurnFinished",
@@ -68,6 +70,9 @@ ToolErrorKind = Literal[
     "cancelled",  # the user stopped the turn
     "denied",  # the user denied a confirm=True tool
 ]
+
+ToolOutputStream = Literal["stdout", "stderr", "log"]
+"""Where a tool's output came from: ``print`` / ``sys.stdout``, ``sys.stderr``, or a ``logging`` record."""
 
 TurnReason = Literal["done", "max_steps", "max_tokens", "cancelled", "error"]
 """How a turn ended: ``max_tokens`` means a response hit the output-token limit inside a tool call."""
@@ -137,6 +142,24 @@ class ToolRunning(_Event):
     id: str
     name: str
     started_at: float
+
+
+class ToolOutput(_Event):
+    """Text a running tool wrote to ``sys.stdout`` / ``sys.stderr`` or logged, in order, a batch at a time.
+
+    Shown in the tool's place, never sent to the model (its result is the return value alone). A call keeps
+    at most 100,000 characters; the last piece kept then ends with a note that the rest was cut.
+    """
+
+    type: Literal["tool_output"] = "tool_output"
+    id: str
+    """The call that wrote it."""
+    name: str
+    """The tool's name."""
+    stream: ToolOutputStream
+    """``stdout``, ``stderr``, or ``log`` (a record formatted as ``LEVEL:logger:message``)."""
+    text: str
+    """The text as written (newlines included); consecutive writes to one stream arrive joined."""
 
 
 class ToolResult(_Event):
@@ -212,6 +235,7 @@ Event = Annotated[
     | ToolCallReady
     | ToolAwaitingApproval
     | ToolRunning
+    | ToolOutput
     | ToolResult
     | ToolError
     | Usage

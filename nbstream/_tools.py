@@ -18,6 +18,8 @@ model. What the session can rely on, whatever the tool does:
 - Results are cut at 20,000 characters, and making the text costs time bounded by that limit, not by the size
   of the value, so a huge return value cannot stall the loop (``_results``).
 - A registry never hides one function behind another of the same name (see ``ToolRegistry``).
+- A call runs in its caller's context (a task inherits it; a ``def`` tool's thread gets a copy), which is how
+  the dispatcher captures what each call prints or logs (``_capture``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pydantic import ValidationError
 
 from ._errors import ConfigurationError, NbstreamError
 from ._events import ToolErrorKind
+from ._loop import explain_foreign_loop
 from ._model import ToolSpec
 from ._results import serialize_result
 from ._tool_schema import (
@@ -184,7 +187,9 @@ class Tool:
         if isinstance(failure, ToolFailure):
             raise failure
         if failure is not None:
-            raise ToolFailure("exception", _exception_text(failure)) from failure
+            raise ToolFailure(
+                "exception", explain_foreign_loop(failure) or _exception_text(failure)
+            ) from failure
         return serialize_result(task.result())
 
     async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -250,7 +255,10 @@ def _not_data(name: str, value: object) -> str:
 async def _run_in_thread(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str
 ) -> Any:
-    """Run ``fn`` in a new daemon thread; no pool, so no idle thread outlives the call."""
+    """Run ``fn`` in a new daemon thread; no pool, so no idle thread outlives the call.
+
+    It runs in a copy of the caller's context: context variables, and with them the call's output capture,
+    reach the thread."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     context = contextvars.copy_context()

@@ -2,49 +2,75 @@
 
 Threading model
 ---------------
-The session runs on the widget's own thread and event loop (``LoopThread``), not on the kernel's loop:
+Every chat runs on nbstream's one shared loop thread (``_background.shared_loop()``, thread ``nbstream``), not
+on the kernel's loop:
 
 - a cell that blocks (``time.sleep``) freezes the kernel's loop, yet messages sent from another thread still
   go out through IOPub, so text keeps streaming into the page;
 - ipykernel 7 can stall background tasks of the kernel's loop once their cell ends (ipykernel #1510).
 
-Everything that touches the session or the outgoing stream (events, flushes, trait commits) runs on that loop
-thread; public methods and browser messages (which may arrive on a kernel subshell thread) only hand work to
-it. Async tools therefore run on the widget's loop; plain ``def`` tools run in their own threads.
+One loop for all chats, started lazily, daemon, never stopped by a chat: ipywidgets keeps a widget alive until
+``close()``, so re-running ``chat = StreamChat(...)`` keeps the old chat too; with a thread and a loop per
+chat, ten re-runs left ten threads and loops. A chat owns only its session (with the model's HTTP client),
+which ``close()`` closes. Nothing a chat does blocks the loop (blocking tools run in their own threads), so
+chats sharing it do not slow each other down.
 
-Kernel → browser: display events are buffered and flushed as one ``{"type": "events"}`` message every
-``FLUSH_INTERVAL`` seconds while something is pending, with text runs merged, so bytes grow linearly with the
-response and the message rate stays near 25/s. A finished turn is committed, compacted, to the ``transcript``
-trait once. Turns sent while one runs are queued and run in order; ``stop()`` ends the running turn and drops
-the queued ones.
+Everything that touches a chat's session or outgoing stream (events, flushes, commits) runs on that loop
+thread; public methods and browser messages (which may arrive on a kernel subshell thread) only hand work to
+it. ``async def`` tools therefore run on the shared nbstream loop, never on the notebook's; plain ``def`` tools
+run in their own threads. An asyncio object made in a cell (an ``asyncio.Event`` awaited there, an aiohttp or
+httpx client session) belongs to the notebook's loop and cannot be awaited from a tool: the call fails with an
+error saying to create it inside the tool, or lazily on first use (``_loop.explain_foreign_loop``).
+
+Kernel → browser
+----------------
+Display events are buffered and flushed as one ``{"type": "events"}`` message every ``FLUSH_INTERVAL`` seconds
+while something is pending, with text runs merged, so bytes grow linearly with the response and the message
+rate stays near 25/s. Every string is made sendable first (unpaired surrogates become U+FFFD: the kernel's
+JSON packer refuses them), and a send that fails anyway is logged; it never stops a turn or a handle.
+
+A finished turn is committed, compacted, once. When a page listens (its store said ``attach`` or ``ready``),
+the commit is a ``{"type": "commit"}`` message with that turn only: the page appends it to its model's
+``transcript`` value without sending it back (that value is what JupyterLab saves as widget state), and Python
+updates its own trait value without sending it (``_should_send_property``), so a new view or a reloaded page,
+which asks the kernel for state, still gets the whole transcript. A turn then costs the same bytes however long
+the conversation is. With no page (headless execution: nbclient saves widget state from the kernel's update
+messages and ignores custom ones) the trait is sent whole, as it must be for the saved notebook to hold it.
+
+Turns sent while one runs are queued and run in order; ``stop()`` ends the running turn and drops the queued
+ones.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
+import logging
 import pathlib
-import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anywidget
 import ipywidgets  # type: ignore[import-untyped]
 import traitlets
 
-from ._background import LoopThread
+from . import _interrupt
+from ._background import LoopThread, shared_loop
 from ._display import DisplayEvent, StatusTracker, compact, merge_batch, to_display, user_prompt
 from ._errors import NbstreamError
-from ._events import Event, TurnFinished, TurnReason
+from ._events import TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message
 from ._model import Model
+from ._sendable import clean_text, sendable
 from ._session import Session
-from ._timeline import EventLog, Timeline
+from ._timeline import Timeline
 from ._tools import Tool
+from ._turn_handle import TurnHandle
 
 __all__ = ["StreamChat", "TurnHandle"]
+
+log = logging.getLogger("nbstream")
 
 FLUSH_INTERVAL = 0.04
 """Seconds between two ``events`` messages: ~25 messages/s, far below the server's IOPub limit (1000/s)."""
@@ -55,73 +81,13 @@ _CSS_PATH = _STATIC / "widget.css"
 
 
 class FrontendMissingError(NbstreamError, RuntimeError):
-    """The JavaScript bundle was not built (a source checkout without ``npm run build``)."""
+    """The JavaScript bundle was not built (a source checkout whose install skipped the build hook)."""
 
     def __init__(self) -> None:
         super().__init__(
-            f"nbstream's frontend bundle is missing ({_ESM_PATH}). Build it with "
-            "`cd js && npm install && npm run build` in the nbstream repository, or install a built wheel."
+            f"nbstream's frontend bundle is missing ({_ESM_PATH}). Build it with `python hatch_build.py` "
+            "in the nbstream repository (node comes from PyPI if needed), or install a built wheel."
         )
-
-
-class TurnHandle:
-    """One prompt sent to a chat. ``await handle`` (e.g. in a cell) waits for the turn to finish; ``done()``,
-    ``events`` and ``reason`` can be read at any time from any thread."""
-
-    def __init__(self, prompt: str) -> None:
-        self.prompt = prompt
-        self._log = EventLog()
-        self.reason: TurnReason | None = None
-        self._future: concurrent.futures.Future[AssistantMessage | None] = concurrent.futures.Future()
-        # Running from the start: a waiter that is cancelled (an interrupted cell) cannot cancel the turn.
-        self._future.set_running_or_notify_cancel()
-        self._loop_thread: LoopThread | None = None
-
-    def done(self) -> bool:
-        return self._future.done()
-
-    @property
-    def events(self) -> list[Event]:
-        """The turn's events so far, as a new list. A call's argument fragments are one ``ToolArgumentsDelta``
-        without preview, so a turn keeps O(text deltas + calls) events however long the arguments."""
-        return [event for _, event in self._log.records()]
-
-    @property
-    def arrivals(self) -> list[float]:
-        """``time.perf_counter()`` when each of ``events`` arrived (a call's arguments: their first fragment)."""
-        return [at for at, _ in self._log.records()]
-
-    def timeline(self) -> Timeline:
-        """When each event of this turn arrived: text ticks and tool bars (display it, or read its numbers)."""
-        return Timeline(self._log.records())
-
-    def _record(self, event: Event) -> None:
-        self._log.add(time.perf_counter(), event)
-
-    def result(self, timeout: float | None = None) -> AssistantMessage | None:
-        """The turn's last assistant message (``None`` if it produced none); blocks until the turn ends.
-
-        Blocking a cell is fine: the turn runs on the chat's own thread and keeps streaming to the page.
-        """
-        if not self.done() and self._loop_thread is not None and self._loop_thread.in_thread():
-            raise RuntimeError("result() would deadlock on the chat's own loop; use `await handle` there")
-        return self._future.result(timeout)
-
-    def __await__(self) -> Generator[Any, None, AssistantMessage | None]:
-        return asyncio.wrap_future(self._future).__await__()
-
-    def _finish(self, reason: TurnReason, message: AssistantMessage | None) -> None:
-        self.reason = reason
-        self._future.set_result(message)
-
-    def _fail(self, error: BaseException) -> None:
-        self.reason = "error"
-        self._future.set_exception(error)
-
-    def __repr__(self) -> str:
-        prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "…"
-        state = f"finished: {self.reason}" if self.done() else "running"
-        return f"<TurnHandle {prompt!r} {state}>"
 
 
 class _ClearJob:
@@ -153,20 +119,21 @@ class StreamChat(anywidget.AnyWidget):
         # The page never shows ``ToolArgumentsDelta.partial`` (``to_display`` drops it) and a turn keeps none:
         # a preview per fragment would cost parsing and memory for nothing, unless asked for.
         session_options.setdefault("previews", False)
-        runner = LoopThread(name="nbstream-chat")
-        runner.start()
+        runner = shared_loop()  # one loop thread for every chat of the process: see the module docstring
 
         async def make_session() -> Session:  # built on its loop, whatever it binds to binds there
             return Session(model, tools=tools, system=system, **session_options)
 
-        try:
+        if runner.in_thread():  # made by a tool: already on the loop
+            session = Session(model, tools=tools, system=system, **session_options)
+        else:
             session = runner.submit(make_session()).result()
-        except BaseException:
-            runner.stop()
-            raise
-        self._runner = runner
+        self._runner: LoopThread = runner
         self._session = session
         self._closed = False
+        self._turns = 0  # committed turns, for a repr that never walks the transcript
+        self._attached = False  # a page's store listens: commits go as messages, not as the whole trait
+        self._quiet_transcript = False  # while set, assigning ``transcript`` updates Python only
         # Loop-thread state: touched only by methods that run on the runner's loop.
         self._jobs: deque[TurnHandle | _ClearJob] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -178,8 +145,9 @@ class StreamChat(anywidget.AnyWidget):
         self._pending: list[DisplayEvent] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tracker = StatusTracker()
-        super().__init__(model_label=session.model_label)
+        super().__init__(model_label=clean_text(session.model_label))
         self.on_msg(self._on_browser_message)
+        _interrupt.register(self)  # ■ stops this chat's turns, also between cells (_interrupt.py)
 
     # -- public API (any thread) -------------------------------------------------------------------------
 
@@ -235,22 +203,25 @@ class StreamChat(anywidget.AnyWidget):
         self._runner.call_soon(self._guarded, self._session.deny, call_id)
 
     def close(self) -> None:
-        """Stop the turn, close the session and its thread, and remove the widget from the page."""
+        """Stop the turn, close the session (and its HTTP client) and remove the widget from the page.
+
+        Waits up to 5 s for the turn to end. The shared loop thread keeps running for the other chats.
+        """
         if getattr(self, "_closed", True):
             super().close()
             return
         self._closed = True
+        _interrupt.forget(self)  # lifecycle hook (_interrupt.py)
         runner = self._runner
-        if runner.running and not runner.in_thread():
-            runner.call_soon(self._stop_on_loop)
-            with contextlib.suppress(Exception):
-                runner.submit(self._session.aclose()).result(timeout=5)
-        runner.stop()
+        if runner.running:
+            closing = runner.submit(self._close_on_loop())
+            if not runner.in_thread():
+                with contextlib.suppress(Exception):
+                    closing.result(timeout=5)
         super().close()
 
     def __repr__(self) -> str:
-        turns = sum(1 for event in self.transcript if event.get("type") == "user_prompt")
-        return f"StreamChat(model={self.model_label!r}, status={self.status!r}, turns={turns})"
+        return f"StreamChat(model={self.model_label!r}, status={self.status!r}, turns={self._turns})"
 
     def _check_open(self) -> None:
         if self._closed:
@@ -264,6 +235,10 @@ class StreamChat(anywidget.AnyWidget):
         kind = content.get("type")
         if kind == "ready":
             self._runner.call_soon(self._answer_ready)
+        elif kind == "attach":
+            self._runner.call_soon(self._attach)
+        elif kind == "sync":
+            self._runner.call_soon(self._send_transcript)
         elif kind == "send" and isinstance(content.get("prompt"), str) and content["prompt"].strip():
             self.send(content["prompt"])
         elif kind == "stop":
@@ -278,7 +253,19 @@ class StreamChat(anywidget.AnyWidget):
         try:
             action(*args)
         except Exception as error:
-            self.status_message = f"{type(error).__name__}: {error}"
+            message = clean_text(f"{type(error).__name__}: {error}")
+            self._sending(lambda: setattr(self, "status_message", message))
+
+    async def _close_on_loop(self) -> None:
+        """Stop the turn, let the worker finish (every handle resolves), then close the session."""
+        self._stop_on_loop()
+        worker = self._worker
+        if worker is not None and not worker.done():
+            await asyncio.wait({worker})
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        await self._session.aclose()
 
     def _enqueue(self, job: TurnHandle | _ClearJob) -> None:
         self._jobs.append(job)
@@ -317,9 +304,10 @@ class StreamChat(anywidget.AnyWidget):
         self._stop_requested = self._cancel_sent = False
         first_new_message = len(self._session.messages)
         self._tracker.start_turn()
-        self._emit(user_prompt(handle.prompt))
         reason: TurnReason = "error"
+        failure: Exception | None = None
         try:
+            self._emit(user_prompt(handle.prompt))
             async for event in self._session.send(handle.prompt):
                 handle._record(event)
                 self._emit(to_display(event))
@@ -327,24 +315,26 @@ class StreamChat(anywidget.AnyWidget):
                     reason = event.reason
                 else:
                     self._cancel_active()
-        except asyncio.CancelledError:  # the loop is shutting down (close)
+        except asyncio.CancelledError:  # the loop is shutting down (the process exits)
             handle._finish("cancelled", None)
             raise
         except Exception as error:  # a bug or bad setup surfaced mid-turn: show it, keep the kernel alive
-            failure = TurnFinished(reason="error", steps=0, message=f"{type(error).__name__}: {error}")
-            handle._record(failure)
-            self._emit(to_display(failure))
-            self._end_turn()
-            handle._fail(error)
-            return
+            failure = error
+            finished = TurnFinished(reason="error", steps=0, message=f"{type(error).__name__}: {error}")
+            handle._record(finished)
+            self._emit(to_display(finished))
         finally:
             self._active = None
-        self._end_turn()
+        self._end_turn()  # never raises: a page that cannot be reached must not leave the handle unresolved
+        if failure is not None:
+            handle._fail(failure)
+            return
         new_messages = self._session.messages[first_new_message:]
         last = next((m for m in reversed(new_messages) if isinstance(m, AssistantMessage)), None)
         handle._finish(reason, last)
 
     def _emit(self, event: DisplayEvent) -> None:
+        event = sendable(event)
         self._turn_events.append(event)
         self._pending.append(event)
         if event["type"] != "user_prompt":
@@ -362,21 +352,63 @@ class StreamChat(anywidget.AnyWidget):
         self._sync_status()
 
     def _end_turn(self) -> None:
-        """Send what is pending, then commit the turn to the transcript in one assignment."""
-        self._flush()
-        self.transcript = [*self.transcript, *compact(self._turn_events)]
-        self._turn_events = []
+        """Send what is pending, then commit the turn to the transcript. Never raises."""
+        try:
+            self._flush()
+            events, self._turn_events = compact(self._turn_events), []
+        except Exception:  # a bug: keep the chat usable, drop the turn's display
+            log.exception("nbstream: ending the turn's display failed")
+            self._turn_events = []
+            return
+        self._turns += 1
+        self._commit(events)
+
+    def _commit(self, events: list[DisplayEvent]) -> None:
+        """Append a finished turn to the transcript: as a ``commit`` message when a page listens (the trait is
+        updated in Python without being sent), else by sending the whole trait."""
+        old = self.transcript
+        new = [*old, *events]
+        if not self._attached:
+            self._sending(lambda: setattr(self, "transcript", new))
+            return
+        self._quiet_transcript = True
+        try:
+            self.transcript = new
+        finally:
+            self._quiet_transcript = False
+        self._send_custom({"type": "commit", "transcript_length": len(old), "events": events})
+
+    def _should_send_property(self, key: str, value: Any) -> bool:
+        """ipywidgets asks this before sending a changed trait. A commit updates ``transcript`` in Python only:
+        the page already appended the turn. (ipywidgets' ``_lock_property`` would also suppress the send, at the
+        cost of a JSON round trip of the whole transcript per turn, and it swaps the lock the kernel thread uses
+        for browser updates.)"""
+        if key == "transcript" and self._quiet_transcript:
+            return False
+        return bool(super()._should_send_property(key, value))
 
     def _sync_status(self) -> None:
-        with self.hold_sync():
-            if self.status != self._tracker.status:
-                self.status = self._tracker.status
-            if self.status_message != self._tracker.message:
-                self.status_message = self._tracker.message
+        def sync() -> None:
+            with self.hold_sync():
+                if self.status != self._tracker.status:
+                    self.status = self._tracker.status
+                if self.status_message != self._tracker.message:
+                    self.status_message = self._tracker.message
+
+        self._sending(sync)
+
+    def _attach(self) -> None:
+        """A page's store listens to this chat: from now on turns are committed as messages."""
+        self._attached = True
+
+    def _send_transcript(self) -> None:
+        """A page missed a commit (it asked for ``sync``): send it the whole transcript."""
+        self._sending(lambda: self.send_state("transcript"))
 
     def _answer_ready(self) -> None:
         """A view replayed the transcript; send it the turn in progress. Pending events go out first, so every
         later ``events`` message follows what ``live`` contains."""
+        self._attached = True
         self._flush()
         self._send_custom(
             {
@@ -389,10 +421,19 @@ class StreamChat(anywidget.AnyWidget):
     def _clear_now(self) -> None:
         self._session.clear()
         self._turn_events = []
+        self._turns = 0
         self._tracker.reset()
-        self.transcript = []
+        self._sending(lambda: setattr(self, "transcript", []))
         self._send_custom({"type": "cleared"})
         self._sync_status()
 
     def _send_custom(self, content: dict[str, Any]) -> None:
-        ipywidgets.Widget.send(self, content)
+        self._sending(lambda: ipywidgets.Widget.send(self, content))
+
+    def _sending(self, send: Callable[[], object]) -> None:
+        """Run something that sends to the page; a failure (a closed socket, a value the packer refuses) is
+        logged and the turn goes on: the page may miss it, the kernel's state and the handles never do."""
+        try:
+            send()
+        except Exception:
+            log.exception("nbstream: a message to the page could not be sent")

@@ -1,13 +1,15 @@
 """StreamChat on the Python side: what it sends, when, from which thread, and what it never sends.
 
 No kernel here: the widget's comm is a recording comm (``comm.create_comm`` patched), which serializes every
-message like the real one would. The real comm, kernel and page are covered by tests/browser/.
+message with the kernel's own packer (``jupyter_client.session.json_packer``), so what it refuses fails here
+too. The real comm, kernel and page are covered by tests/browser/.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -20,6 +22,7 @@ from typing import Any
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from jupyter_client.session import json_packer
 
 from nbstream import (
     Call,
@@ -32,6 +35,7 @@ from nbstream import (
     ToolArgumentsDelta,
     ToolCallReady,
 )
+from nbstream._background import SHARED_LOOP_NAME
 from nbstream._widget import FLUSH_INTERVAL, TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,11 +51,13 @@ class Sent:
 
 
 class RecordingComm(BaseComm):
-    """A comm that keeps what it would publish (from whichever thread publishes it)."""
+    """A comm that keeps what it would publish (from whichever thread publishes it), packed as the kernel packs
+    it; ``failing`` makes it raise instead, like a socket that went away."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.sent: list[Sent] = []
         self._lock = threading.Lock()
+        self.failing = False
         super().__init__(*args, **kwargs)
 
     def publish_msg(
@@ -62,7 +68,9 @@ class RecordingComm(BaseComm):
         buffers: Any = None,
         **keys: Any,
     ) -> None:
-        blob = json.dumps(data or {})
+        if self.failing:
+            raise OSError("the kernel's socket is closed")
+        blob = json_packer(data or {})  # UTF-8 bytes; raises on what the kernel cannot send
         record = Sent(
             time.monotonic(), threading.current_thread().name, msg_type, json.loads(blob), len(blob)
         )
@@ -114,6 +122,11 @@ def from_browser(chat: StreamChat, content: dict[str, Any]) -> None:
     thread = threading.Thread(target=chat.comm.handle_msg, args=(message,), name="fake-subshell")
     thread.start()
     thread.join()
+
+
+def attach(chat: StreamChat) -> None:
+    """What a page's store says once it listens (from ``initialize``): commits may now go as messages."""
+    from_browser(chat, {"type": "attach"})
 
 
 def sent_events(contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -217,10 +230,11 @@ async def test_tools_and_text_in_the_transcript_compacted_once_at_turn_end(
     # The live stream carried the argument fragments, without the O(n) `partial` preview.
     live_args = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_arguments_delta"]
     assert live_args and all("partial" not in e for e in live_args)
-    # One transcript assignment for the whole turn, sent from the widget's own thread.
+    # No page listens (headless, as under nbclient): one whole-transcript update for the turn, from the loop.
     commits = [s for s in recorder(chat).updates() if "transcript" in s.data["state"]]
     assert len(commits) == 1
-    assert commits[0].thread == "nbstream-chat"
+    assert commits[0].thread == SHARED_LOOP_NAME
+    assert commits[0].data["state"]["transcript"] == transcript
     assert chat.status == "done" and handle.reason == "done"
 
 
@@ -383,8 +397,8 @@ async def test_async_tools_run_on_the_widget_thread_sync_tools_elsewhere(
         return "s"
 
     await chat.send("where")
-    assert threads["async"] == "nbstream-chat"
-    assert threads["sync"] not in ("nbstream-chat", threading.current_thread().name)
+    assert threads["async"] == SHARED_LOOP_NAME
+    assert threads["sync"] not in (SHARED_LOOP_NAME, threading.current_thread().name)
 
 
 async def test_a_failing_turn_is_a_named_error_state(make_chat: Callable[..., StreamChat]) -> None:
@@ -485,14 +499,55 @@ def test_a_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:
     assert "npm run build" in run.stderr
 
 
-def test_close_stops_the_thread(make_chat: Callable[..., StreamChat]) -> None:
-    chat = make_chat(ScriptedModel([[Say("x")]]))
-    thread_count = sum(t.name == "nbstream-chat" for t in threading.enumerate())
+class ClosingModel(ScriptedModel):
+    """A scripted model that records when its (HTTP-client-like) resources are closed."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def test_close_closes_the_session_but_not_the_shared_loop(make_chat: Callable[..., StreamChat]) -> None:
+    model = ClosingModel([[Say("x")]])
+    chat = make_chat(model)
+    loop_thread = chat._runner._thread
     chat.close()
     chat.close()
-    assert sum(t.name == "nbstream-chat" for t in threading.enumerate()) == thread_count - 1
+    assert model.closed == 1
     with pytest.raises(RuntimeError, match="closed"):
         chat.send("again")
+    assert loop_thread is not None and loop_thread.is_alive()
+    other = make_chat(ScriptedModel([[Say("still here")]]))
+    assert other._runner._thread is loop_thread
+    message = other.send("hi").result(timeout=10)
+    assert message is not None and message.text == "still here"
+
+
+async def test_rerunning_a_chat_cell_ten_times_leaves_no_more_threads_than_once(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    """``chat = StreamChat(...)`` run again keeps the old chat alive (ipywidgets holds every widget until it is
+    closed), so each chat's thread and loop used to stay: ten re-runs, ten threads."""
+
+    def word_count(text: str) -> int:
+        """Count words."""
+        return len(text.split())
+
+    async def run_cell() -> StreamChat:
+        chat = make_chat(
+            ScriptedModel([[Call("word_count", {"text": "a b c"})], [Say("three")]]), tools=[word_count]
+        )
+        assert (await chat.send("count")).text == "three"  # type: ignore[union-attr]
+        return chat
+
+    first = await run_cell()
+    threads_after_one = threading.active_count()
+    chats = [await run_cell() for _ in range(10)]
+    await wait_for(lambda: threading.active_count() <= threads_after_one, timeout=5)  # def tools' threads end
+    assert threading.active_count() <= threads_after_one
+    assert {chat._runner.loop for chat in chats} == {first._runner.loop}
+    assert sum(t.name == SHARED_LOOP_NAME for t in threading.enumerate()) == 1
 
 
 async def test_timeline_of_a_turn_shows_text_flowing_while_the_tool_runs(
@@ -579,24 +634,60 @@ async def test_a_turn_keeps_one_arguments_delta_per_call_readable_from_any_threa
     assert handle.timeline().tools[0].state == "done"
 
 
-async def test_a_stop_that_lands_before_the_first_step_never_wedges_the_chat(
-    make_chat: Callable[..., StreamChat],
-) -> None:
-    """Stop at every moment of a turn's start, from another thread, then a normal turn: always ends."""
-    chat = make_chat(ScriptedModel([[Say("x", delay=0.05)]] * 30 + [[Say("Still alive.")]]))
-    for pause in range(20):
-        handle = chat.send("go")
-        for _ in range(pause):
-            await asyncio.sleep(0)
-        chat.stop()
+def _deliver(chat: StreamChat, content: dict[str, Any], after: float = 0.0) -> threading.Thread:
+    """Start delivering a browser message on its own thread (a subshell), ``after`` seconds from now."""
+
+    def deliver() -> None:
+        if after:
+            time.sleep(after)
+        message = {
+            "content": {"comm_id": chat.comm.comm_id, "data": {"method": "custom", "content": content}},
+            "buffers": [],
+        }
+        chat.comm.handle_msg(message)
+
+    thread = threading.Thread(target=deliver, name="fake-subshell")
+    thread.start()
+    return thread
+
+
+async def test_300_stops_racing_a_send_never_wedge_the_chat(make_chat: Callable[..., StreamChat]) -> None:
+    """Stop at every moment of a turn's start (mostly between send and the turn's first step): from the notebook
+    thread, from a browser-message thread racing a notebook send, and with both Send and Stop clicked in the
+    page. Every handle resolves, each race ends done or cancelled, and a later turn runs."""
+    chat = make_chat(ScriptedModel([[Say("x", delay=0.01)]] * 301))
+    outcomes: dict[str, int] = {}
+    for race in range(300):
+        pause = race // 3 % 25
+        if race % 3 == 0:  # Send and Stop from the notebook, a few loop iterations apart
+            handle = chat.send("go")
+            for _ in range(pause):
+                await asyncio.sleep(0)
+            chat.stop()
+        elif race % 3 == 1:  # Send from the notebook, Stop clicked in the page meanwhile
+            stopper = _deliver(chat, {"type": "stop"}, after=pause * 0.0002)
+            handle = chat.send("go")
+            await asyncio.to_thread(stopper.join)
+        else:  # Send and Stop both clicked in the page, handled on two threads
+            sender = _deliver(chat, {"type": "send", "prompt": "go"})
+            stopper = _deliver(chat, {"type": "stop"}, after=pause * 0.0002)
+            await asyncio.to_thread(sender.join)
+            await asyncio.to_thread(stopper.join)
+            assert chat._last_handle is not None
+            handle = chat._last_handle
         await asyncio.wait_for(_await(handle), 5)
-        assert handle.reason in ("cancelled", "done"), pause
+        assert handle.reason in ("cancelled", "done"), race
         assert sum(event.type == "turn_finished" for event in handle.events) <= 1
-    await wait_for(lambda: chat.status in ("cancelled", "done"))
-    assert chat.status != "generating"
+        await wait_for(lambda: chat.status in ("idle", "done", "cancelled"), timeout=5)
+        outcomes[handle.reason] = outcomes.get(handle.reason, 0) + 1
+    assert outcomes.get("cancelled", 0) > 100, outcomes  # the races did land before the turns ended
+    handle = chat.send("still there?")
+    message = await asyncio.wait_for(_await(handle), 5)
+    assert handle.reason == "done" and chat.status == "done"
+    assert message is not None and message.text == "x"
 
 
-async def test_close_returns_promptly_and_ends_its_thread_when_a_tool_ignores_cancellation(
+async def test_close_returns_promptly_when_a_tool_ignores_cancellation(
     make_chat: Callable[..., StreamChat],
 ) -> None:
     chat = make_chat(ScriptedModel([[Call("stubborn", {})], [Say("never")]]))
@@ -611,15 +702,17 @@ async def test_close_returns_promptly_and_ends_its_thread_when_a_tool_ignores_ca
                 continue
         return "late"
 
-    chat.send("go")
+    handle = chat.send("go")
     await wait_for(lambda: any(e["type"] == "tool_running" for e in sent_events(recorder(chat).custom())))
-    thread = chat._runner._thread
-    assert thread is not None and thread.is_alive()
     started = time.monotonic()
     await asyncio.to_thread(chat.close)
     took = time.monotonic() - started
     assert took < 4, f"close() took {took:.1f} s with a tool that would run 10 s"
-    assert not thread.is_alive()
+    assert handle.done() and handle.reason == "cancelled"
+    # The shared loop is not held up by the tool left running: another chat works at once.
+    other = make_chat(ScriptedModel([[Say("fine")]]))
+    message = await asyncio.wait_for(_await(other.send("hi")), 5)
+    assert message is not None and message.text == "fine"
 
 
 async def test_a_call_cut_by_the_token_limit_shows_as_an_error_with_the_hint(
@@ -630,3 +723,185 @@ async def test_a_call_cut_by_the_token_limit_shows_as_an_error_with_the_hint(
     await handle
     assert handle.reason == "max_tokens" and chat.status == "error"
     assert "output tokens" in chat.status_message
+
+
+class LoneSurrogates(ScriptedModel):
+    """Sends ``LONE`` as the JSON escape of an unpaired surrogate (``"\\ud83d"``), as a provider may: it decodes
+    to a Python string the kernel's packer cannot send."""
+
+    def stream(self, request: Any) -> Any:
+        inner = super().stream(request)
+
+        async def escaped() -> Any:
+            async for chunk in inner:
+                yield chunk.replace(b"LONE", b"\\ud83d")
+
+        return escaped()
+
+
+@pytest.mark.parametrize("page", [True, False], ids=["page", "headless"])
+async def test_unpaired_surrogates_reach_the_page_as_replacement_characters(
+    page: bool, make_chat: Callable[..., StreamChat], caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = make_chat(
+        LoneSurrogates(
+            [
+                [Say("Great day LONE", chunk=10), Call("echo", {"text": "sun LONE"}, whole=True)],
+                [Say("Fine, "), Call("explode", {})],
+                [Say("Done LONE")],
+                [Say("Next turn.")],
+            ]
+        )
+    )
+
+    @chat.tool
+    def echo(text: str) -> str:
+        """Echo."""
+        return f"Great day {text} \ud83d"
+
+    @chat.tool
+    def explode() -> str:
+        """Fail."""
+        raise ValueError("broken \udc80 half")
+
+    if page:
+        attach(chat)
+    with caplog.at_level(logging.ERROR, logger="nbstream"):
+        handle = chat.send("prompt \ud83d")
+        await asyncio.wait_for(_await(handle), 5)
+    assert handle.reason == "done"
+    assert "could not be sent" not in caplog.text
+
+    def check(events: list[dict[str, Any]]) -> None:
+        assert text_of(events) == "Great day \ufffdFine, Done \ufffd"
+        by_type = {event["type"]: event for event in reversed(events)}  # the first of each type
+        assert by_type["user_prompt"]["text"] == "prompt \ufffd"
+        assert by_type["tool_call_ready"]["arguments"] == {"text": "sun \ufffd"}
+        assert by_type["tool_result"]["output"] == "Great day sun \ufffd \ufffd"
+        assert "broken \ufffd half" in by_type["tool_error"]["message"]
+
+    check(sent_events(recorder(chat).custom()))  # the live stream
+    check(chat.transcript)
+    committed = [c for c in recorder(chat).custom() if c["type"] == "commit"]
+    updates = [
+        u.data["state"]["transcript"] for u in recorder(chat).updates() if "transcript" in u.data["state"]
+    ]
+    check(committed[0]["events"] if page else updates[-1])  # what the page was told to keep
+    check(json.loads(json_packer(chat.get_state()))["transcript"])  # what a new view gets
+    assert (await chat.send("again")).text == "Next turn."  # type: ignore[union-attr]
+
+
+async def test_a_send_that_fails_is_logged_and_the_turn_still_finishes(
+    make_chat: Callable[..., StreamChat], caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = make_chat(ScriptedModel([[Say("lost on the way", chunk=1, delay=0.01)], [Say("seen")]]))
+    attach(chat)
+    recorder(chat).failing = True
+    with caplog.at_level(logging.ERROR, logger="nbstream"):
+        handle = chat.send("one")
+        message = await asyncio.wait_for(_await(handle), 5)
+    assert handle.reason == "done" and message is not None and message.text == "lost on the way"
+    assert "a message to the page could not be sent" in caplog.text
+    recorder(chat).failing = False
+    handle = chat.send("two")
+    message = await asyncio.wait_for(_await(handle), 5)
+    assert message is not None and message.text == "seen" and chat.status == "done"
+    assert [e["text"] for e in chat.transcript if e["type"] == "user_prompt"] == ["one", "two"]
+    assert text_of(sent_events(recorder(chat).custom())) == "seen"
+
+
+async def test_with_a_page_a_turn_costs_the_same_bytes_however_long_the_conversation(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    """The page appends each committed turn to its own model value: the transcript is never re-sent."""
+    turns = 40
+    chat = make_chat(
+        ScriptedModel(
+            [
+                step
+                for _ in range(turns)
+                for step in ([Say(LOREM, chunk=4), Call("add", {"a": 1, "b": 2})], [Say("3")])
+            ]
+        )
+    )
+
+    @chat.tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    attach(chat)
+
+    async def turn_bytes() -> int:
+        before = sum(s.size for s in recorder(chat).records())
+        await chat.send("add 1 and 2")
+        return sum(s.size for s in recorder(chat).records()) - before
+
+    costs = [await turn_bytes() for _ in range(turns)]
+    assert costs[-1] <= 1.5 * costs[0], costs
+    assert not [u for u in recorder(chat).updates() if "transcript" in u.data["state"]]
+
+    # The commits, appended in order, are the kernel's whole transcript, which a new view or reload gets.
+    transcript: list[dict[str, Any]] = []
+    for commit in [c for c in recorder(chat).custom() if c["type"] == "commit"]:
+        assert commit["transcript_length"] == len(transcript)
+        transcript += commit["events"]
+    assert transcript == chat.transcript
+    assert sum(e["type"] == "user_prompt" for e in transcript) == turns and repr(chat).endswith(
+        f"turns={turns})"
+    )
+    assert json.loads(json_packer(chat.get_state()))["transcript"] == transcript
+    # A late view replays that state, then its "ready" is answered against the same length.
+    from_browser(chat, {"type": "ready"})
+    await wait_for(lambda: recorder(chat).custom()[-1]["type"] == "live")
+    assert recorder(chat).custom()[-1] == {"type": "live", "transcript_length": len(transcript), "events": []}
+    # A page that missed a commit asks for the whole transcript once.
+    from_browser(chat, {"type": "sync"})
+    await wait_for(lambda: "transcript" in recorder(chat).updates()[-1].data["state"])
+    assert recorder(chat).updates()[-1].data["state"]["transcript"] == transcript
+
+
+async def test_repr_counts_turns_without_walking_the_transcript(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([[Say("a")], [Say("b")], [Say("c")]]))
+    await chat.send("1")
+    await chat.send("2")
+
+    class Unwalkable(list):  # type: ignore[type-arg]
+        def __iter__(self) -> Any:
+            raise AssertionError("repr walked the transcript")
+
+    kept = chat.transcript
+    chat._trait_values["transcript"] = Unwalkable(kept)
+    try:
+        assert repr(chat) == "StreamChat(model='scripted', status='done', turns=2)"
+    finally:
+        chat._trait_values["transcript"] = kept
+    chat.clear()
+    await wait_for(lambda: {"type": "cleared"} in recorder(chat).custom())
+    assert repr(chat).endswith("turns=0)")
+    await chat.send("3")
+    assert repr(chat).endswith("turns=1)")
+
+
+async def test_an_async_tool_awaiting_an_object_made_in_a_cell_gets_an_error_that_says_what_to_do(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    made_in_a_cell = asyncio.Event()
+    waiting = asyncio.ensure_future(made_in_a_cell.wait())  # awaited in a cell: bound to the notebook's loop
+    await asyncio.sleep(0)
+
+    async def wait_for_signal() -> str:
+        """Wait for the notebook's signal."""
+        await made_in_a_cell.wait()
+        return "signalled"
+
+    chat = make_chat(ScriptedModel([[Call("wait_for_signal", {})], [Say("ok")]]), tools=[wait_for_signal])
+    handle = chat.send("wait")
+    await handle
+    waiting.cancel()
+    (error,) = [e for e in handle.events if e.type == "tool_error"]
+    assert error.kind == "exception"
+    assert "bound to a different event loop" in error.message  # what happened
+    assert "inside the tool" in error.message and "lazily on first use" in error.message  # what to do
+    (result,) = [m for m in chat.messages if m.role == "tool"]
+    assert "inside the tool" in result.content  # the model is told too

@@ -16,6 +16,14 @@
  * @property {number|null} duration   seconds, once finished
  * @property {string|null} error      the error message (tool_error or invalid arguments)
  * @property {string|null} output     the tool_result output
+ * @property {ConsoleRun[]} console    what the tool printed or logged, in order (runs of one stream)
+ * @property {number} consoleChars     characters in `console`, to bound it
+ */
+
+/**
+ * @typedef {object} ConsoleRun
+ * @property {'stdout'|'stderr'|'log'} stream
+ * @property {string} text
  */
 
 /** @typedef {{kind:'user', text:string}} UserItem */
@@ -31,6 +39,7 @@
  *   | {type:'args-reset', call:ToolCall}
  *   | {type:'call-state', call:ToolCall}
  *   | {type:'result', call:ToolCall}} Change
+ * A 'call-state' change means anything in the call's row changed: its state, name, or console output.
  */
 
 /**
@@ -42,6 +51,10 @@
  */
 
 const FINISHED = new Set(['done', 'error', 'cancelled']);
+
+/** Console characters kept per call: the kernel sends at most 100,000; a saved notebook may hold anything. */
+export const MAX_CONSOLE_CHARS = 200_000;
+const STREAMS = new Set(['stdout', 'stderr', 'log']);
 
 /** Clock skew beyond which the kernel's `started_at` is not trusted for the live timer. */
 const MAX_TRUSTED_AGE_MS = 24 * 3600 * 1000;
@@ -117,6 +130,11 @@ export function apply(state, event, nowMs = Date.now()) {
       const call = callFor(state, changes, event);
       call.startedMs = localStart(event.started_at, nowMs);
       setState(call, 'running', changes);
+      break;
+    }
+    case 'tool_output': {
+      const call = callFor(state, changes, event);
+      if (appendConsole(call, event.stream, str(event.text))) changes.push({ type: 'call-state', call });
       break;
     }
     case 'tool_result': {
@@ -217,6 +235,8 @@ function callFor(state, changes, event) {
       duration: null,
       error: null,
       output: null,
+      console: [],
+      consoleChars: 0,
     };
     state.calls.set(id, call);
     changes.push({ type: 'call', call });
@@ -225,6 +245,24 @@ function callFor(state, changes, event) {
     changes.push({ type: 'call-state', call });
   }
   return call;
+}
+
+/**
+ * Add output to a call's console, joining a run of one stream; false when nothing was added.
+ * @param {ToolCall} call
+ * @param {unknown} stream
+ * @param {string} text
+ */
+function appendConsole(call, stream, text) {
+  const room = MAX_CONSOLE_CHARS - call.consoleChars;
+  if (!text || room <= 0) return false;
+  const kept = text.length > room ? text.slice(0, room) : text;
+  const kind = /** @type {ConsoleRun['stream']} */ (STREAMS.has(/** @type {string} */ (stream)) ? stream : 'stdout');
+  const last = call.console[call.console.length - 1];
+  if (last && last.stream === kind) last.text += kept;
+  else call.console.push({ stream: kind, text: kept });
+  call.consoleChars += kept.length;
+  return true;
 }
 
 /**

@@ -4,6 +4,12 @@
 // chat as *segments*: committed turns (from the `transcript` trait) and one live segment (the turn in
 // progress, from "events"/"live" messages). When a turn is committed, only the live segment is replaced by
 // the committed events, so views rebuild one turn, not the whole transcript.
+//
+// Once started, the store says "attach": the kernel then commits each turn as a "commit" message holding that
+// turn only, and the store appends it to the model's `transcript` value itself, with `model.set` and never
+// `save_changes()` (the kernel has it already). That value is what JupyterLab saves as widget state, and what
+// a new view starts from; a reloaded page asks the kernel for state and gets the whole transcript. A store
+// that finds a commit missing asks for the whole transcript once ("sync").
 
 import { apply, createState } from './reducer.js';
 
@@ -24,6 +30,7 @@ import { apply, createState } from './reducer.js';
  * @property {(name: string) => any} get
  * @property {(name: string, callback: (...args: any[]) => void) => void} on
  * @property {(name: string, callback: (...args: any[]) => void) => void} off
+ * @property {(name: string, value: any) => void} set  sets the value in this page only (no save_changes)
  * @property {(content: object) => void} send
  */
 
@@ -55,10 +62,11 @@ export class ChatStore {
     this.loadTranscript(asList(model.get('transcript')));
   }
 
-  /** Start listening to the model; returns the cleanup for `initialize`. */
+  /** Start listening to the model and tell the kernel so; returns the cleanup for `initialize`. */
   start() {
     this.model.on('msg:custom', this.onMessage);
     this.model.on('change:transcript', this.onTranscript);
+    this.send({ type: 'attach' });
     return () => {
       this.model.off('msg:custom', this.onMessage);
       this.model.off('change:transcript', this.onTranscript);
@@ -89,12 +97,37 @@ export class ChatStore {
   onMessage(message) {
     if (message === null || typeof message !== 'object') return;
     if (message.type === 'events') this.applyLive(asList(message.events));
+    else if (message.type === 'commit') this.commit(message);
     else if (message.type === 'live') this.takeSnapshot(message);
     else if (message.type === 'cleared') this.clear();
   }
 
+  /**
+   * A finished turn, compacted: append it to the model's transcript value (in this page only) and to the
+   * segments. A commit the store already has (a state sync brought it) is ignored; one that skips a commit
+   * asks the kernel for the whole transcript.
+   * @param {any} message
+   */
+  commit(message) {
+    const events = asList(message.events);
+    const start = message.transcript_length;
+    if (typeof start !== 'number') return;
+    if (start < this.committed.length) return;
+    if (start > this.committed.length) {
+      this.send({ type: 'sync' });
+      return;
+    }
+    const transcript = this.committed.concat(events);
+    this.committed = transcript; // first: the change event below finds it known
+    this.model.set('transcript', transcript);
+    const committed = this.build(events);
+    this.segments.push(committed);
+    this.replaceLive(createState(), [committed]);
+  }
+
   onTranscript() {
     const transcript = asList(this.model.get('transcript'));
+    if (transcript === this.committed) return; // set by `commit`
     const n = this.committed.length;
     if (!isExtensionOf(transcript, this.committed)) {
       this.loadTranscript(transcript);
@@ -123,8 +156,15 @@ export class ChatStore {
 
   /** @param {any} message */
   takeSnapshot(message) {
+    const length = message.transcript_length;
+    if (typeof length === 'number' && length > this.committed.length) {
+      // The kernel committed turns this store never got (its state raced a commit): fetch them, then ask again.
+      this.send({ type: 'sync' });
+      this.send({ type: 'ready' });
+      return;
+    }
     // A stale answer (the turn was committed meanwhile) or one for a store already complete: ignore it.
-    if (message.transcript_length !== this.committed.length || this.synced) return;
+    if (length !== this.committed.length || this.synced) return;
     this.synced = true;
     this.replaceLive(this.build(asList(message.events)), []);
   }
@@ -194,8 +234,8 @@ export class ChatStore {
 }
 
 /**
- * Whether `transcript` is `old` with events appended (a turn commit), as opposed to a cleared or rewritten
- * one. O(transcript) once per turn: cheap next to rendering, and exact.
+ * Whether `transcript` is `old` with events appended, as opposed to a cleared or rewritten one. O(transcript),
+ * but only for a transcript the kernel sent whole (no page was attached, or a "sync"): commits skip it.
  * @param {any[]} transcript
  * @param {any[]} old
  */

@@ -25,6 +25,11 @@ const STATUS_TEXT = {
   error: 'Error',
   cancelled: 'Cancelled',
 };
+/**
+ * Shown once the kernel behind this chat is gone (restarted, died, shut down): its Python object and thread
+ * went with it, so nothing will ever answer this view again.
+ */
+const DISCONNECTED_TEXT = 'Disconnected: the kernel restarted or stopped. Re-run the cell to start a new chat.';
 /** How long Send stays locked after a click if the kernel does not answer with a status change. */
 const SEND_LOCK_MS = 3000;
 /** Distance (px) from the bottom within which an area keeps following new content. */
@@ -141,9 +146,17 @@ export class ChatView {
     this.sendLock = null;
     this.scheduler = new FrameScheduler(win, () => this.flush());
     this.onStatus = this.onStatus.bind(this);
+    /** Whether the kernel is gone: then this view is frozen as it was (see `disconnect`). */
+    this.disconnected = false;
+    this.disconnect = this.disconnect.bind(this);
     this.buildLayout();
     this.rebuild();
     this.onStatus();
+    // ipywidgets sets `comm_live` false, firing this event, when the widget manager drops the kernel's comms:
+    // a restart from the page, or a kernel that died (the server restarts it). anywidget's model proxy does not
+    // expose `comm_live` itself, but its `on` reaches the real model's events; the value only ever goes from
+    // true (set before any view exists) to false, so the event alone means "disconnected".
+    this.model.on('comm_live_update', this.disconnect);
   }
 
   buildLayout() {
@@ -214,6 +227,7 @@ export class ChatView {
   }
 
   onStatus() {
+    if (this.disconnected) return;
     const status = String(this.model.get('status') ?? 'idle');
     const message = String(this.model.get('status_message') ?? '');
     if (this.sendLock !== null && status !== this.lastStatus) this.releaseSendLock();
@@ -232,9 +246,28 @@ export class ChatView {
   }
 
   updateButtons() {
+    if (this.disconnected) return;
     const running = RUNNING.has(this.lastStatus ?? '');
     this.sendButton.disabled = running || this.sendLock !== null;
     this.stopButton.disabled = !running;
+  }
+
+  /**
+   * The kernel is gone: stop everything that moves (tool timers, the pulsing dot, the send lock), disable
+   * every control (nothing would handle a click) and say how to get a working chat back. What was shown stays.
+   */
+  disconnect() {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.releaseSendLock();
+    // The ticker only drives tool timers, and no event will ever stop the running ones now.
+    this.store.stopTicker();
+    this.root.dataset.status = 'disconnected';
+    this.statusText.textContent = DISCONNECTED_TEXT;
+    this.statusText.title = DISCONNECTED_TEXT;
+    for (const control of this.root.querySelectorAll('button, textarea')) {
+      /** @type {HTMLButtonElement | HTMLTextAreaElement} */ (control).disabled = true;
+    }
   }
 
   /** Drop every segment's DOM and build it again from the store. */
@@ -284,7 +317,7 @@ export class ChatView {
 
   /** @param {number} nowMs */
   tick(nowMs) {
-    this.live?.tick(nowMs);
+    if (!this.disconnected) this.live?.tick(nowMs);
   }
 
   /** Once per frame: render pending markdown, then keep pinned areas scrolled to the bottom. */
@@ -295,6 +328,7 @@ export class ChatView {
   }
 
   dispose() {
+    this.model.off('comm_live_update', this.disconnect);
     this.scheduler.cancel();
     this.releaseSendLock();
     this.root.remove();

@@ -1,7 +1,8 @@
 // anywidget entry point for nbstream.StreamChat (protocol: WIDGET_PROTOCOL.md).
 //
 // `initialize` runs once per model: it creates the store and listens for custom messages before any view
-// exists, so nothing the kernel sends is lost. `render` runs once per view (the same chat displayed twice,
+// exists, so nothing the kernel sends is lost, and the store says "attach" (the kernel then commits finished
+// turns as messages that the store appends to the model's `transcript`, instead of re-sending the whole trait). `render` runs once per view (the same chat displayed twice,
 // a reloaded page): it builds the DOM from the store, then says "ready" so the kernel sends the turn in
 // progress. Both return cleanups that remove every listener, timer and animation frame they created.
 
@@ -15,7 +16,8 @@ const stores = new Set();
 /**
  * The store `initialize` made for this model. anywidget hands each lifecycle call a fresh proxy of the model,
  * so proxies cannot be compared; but `get` returns the model's own attribute objects, so two proxies of one
- * model return the very same `transcript` array, and proxies of two models never do.
+ * model return the very same `transcript` array (also after a commit set a new one), and proxies of two models
+ * never do.
  * @param {import('./store.js').WidgetModel} model
  */
 function storeFor(model) {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { apply, createState } from '../src/reducer.js';
+import { apply, createState, MAX_CONSOLE_CHARS } from '../src/reducer.js';
+import { ToolRow } from '../src/tools_view.js';
+import { makeWindow } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -195,5 +197,70 @@ describe('replay', () => {
     assert.deepEqual(a.items, b.items);
     assert.deepEqual([...a.calls.values()], [...b.calls.values()]);
     assert.deepEqual(a.results, b.results);
+  });
+});
+
+describe('tool output', () => {
+  /** @param {string} stream @param {string} text @param {string} [id] */
+  const out = (stream, text, id = 'c1') => ({ type: 'tool_output', id, name: 'weather', stream, text });
+  const running = { type: 'tool_running', id: 'c1', name: 'weather', started_at: NOW / 1000 };
+
+  test('each call keeps its own output, in runs of one stream, each piece a row change', () => {
+    const state = createState();
+    for (const event of [started, ready, running]) apply(state, event, NOW);
+    const changes = [
+      out('stdout', 'fetching\n'), out('stdout', 'parsing\n'), out('stderr', 'slow!\n'),
+      out('stdout', 'other\n', 'c2'), out('log', 'WARNING:x:y\n'), out('stdout', '', 'c1'),
+    ].flatMap((event) => apply(state, event, NOW));
+    assert.deepEqual(changes.map((c) => c.type), ['call-state', 'call-state', 'call-state', 'call', 'call-state', 'call-state']);
+    assert.deepEqual(state.calls.get('c1')?.console, [
+      { stream: 'stdout', text: 'fetching\nparsing\n' },
+      { stream: 'stderr', text: 'slow!\n' },
+      { stream: 'log', text: 'WARNING:x:y\n' },
+    ]);
+    assert.deepEqual(state.calls.get('c2')?.console, [{ stream: 'stdout', text: 'other\n' }]);
+    assert.equal(state.calls.get('c1')?.state, 'running', 'output does not change the state');
+  });
+
+  test('output is bounded per call, and an unknown stream counts as stdout', () => {
+    const { state } = run([
+      out('stdout', 'x'.repeat(MAX_CONSOLE_CHARS - 1)), out('stdout', 'yz'), out('stdout', 'more'),
+      out('stderr', 'late'),
+    ]);
+    const call = state.calls.get('c1');
+    assert.equal(call?.consoleChars, MAX_CONSOLE_CHARS);
+    assert.deepEqual(call?.console.map((r) => [r.stream, r.text.length, r.text.slice(-1)]), [['stdout', MAX_CONSOLE_CHARS, 'y']]);
+    assert.deepEqual(run([out('<b>', 'odd')]).state.calls.get('c1')?.console, [{ stream: 'stdout', text: 'odd' }]);
+  });
+
+  test('a replayed transcript shows the same output as the live events', () => {
+    const live = [started, ready, running, out('stdout', 'a'), out('stdout', 'b'), out('stderr', 'c'),
+      { type: 'tool_result', id: 'c1', name: 'weather', output: 'ok', duration: 1 }];
+    const compacted = [started, ready, running, out('stdout', 'ab'), out('stderr', 'c'), live[6]];
+    assert.deepEqual([...run(live).state.calls.values()], [...run(compacted).state.calls.values()]);
+  });
+
+  test('the row shows output as plain text, adding only what is new', () => {
+    const doc = makeWindow().document;
+    const state = createState();
+    apply(state, running, NOW);
+    const call = /** @type {any} */ (state.calls.get('c1'));
+    const row = new ToolRow(doc, call, () => {});
+    const box = /** @type {HTMLElement} */ (row.el.querySelector('[data-nbstream=tool-output]'));
+    assert.equal(box.closest('.nbs-console')?.hasAttribute('hidden'), true, 'no output, no box');
+    apply(state, out('stdout', '<img src=x onerror=alert(1)>\n'), NOW);
+    row.update();
+    const first = box.firstChild;
+    apply(state, out('stdout', 'line 2\n'), NOW);
+    apply(state, out('stderr', 'oops\n'), NOW);
+    row.update();
+    assert.equal(box.closest('.nbs-console')?.hasAttribute('hidden'), false);
+    assert.equal(box.textContent, '<img src=x onerror=alert(1)>\nline 2\noops\n');
+    assert.equal(box.querySelector('img'), null, 'never parsed as HTML');
+    assert.equal(box.firstChild, first, 'earlier text is kept, not re-rendered');
+    assert.deepEqual([...box.children].map((el) => /** @type {HTMLElement} */ (el).dataset.stream), ['stdout', 'stderr']);
+    // A view made later (a reload) renders the whole console at once.
+    const again = new ToolRow(doc, call, () => {});
+    assert.equal(again.el.querySelector('[data-nbstream=tool-output]')?.textContent, box.textContent);
   });
 });

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 
 import { ChatStore, TICK_MS } from '../src/store.js';
 import { FakeModel } from './helpers.js';
+import { PageModel } from './page_model.js';
 
 const turn1 = [
   { type: 'user_prompt', text: 'one' },
@@ -108,6 +109,77 @@ describe('ChatStore', () => {
     // A second view's ready brings the same snapshot again: the store is complete already.
     model.receive({ type: 'live', transcript_length: turn1.length, events: turn2Live });
     assert.deepEqual(texts(store.live), ['two', 'second answer']);
+  });
+
+  test('says attach once it listens, so the kernel commits turns as messages', () => {
+    const model = new FakeModel();
+    const store = new ChatStore(model.proxy());
+    assert.deepEqual(model.sent, []);
+    store.start();
+    assert.deepEqual(model.sent, [{ type: 'attach' }]);
+  });
+
+  test('a commit appends the turn to the model value in this page and replaces only the live segment', () => {
+    const model = new PageModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    const listener = recorder();
+    store.subscribe(listener);
+    model.receive({ type: 'events', events: turn2Live });
+    const live = store.live;
+    const first = store.segments[0];
+    const before = model.traits.transcript;
+    model.receive({ type: 'commit', transcript_length: turn1.length, events: turn2Committed });
+    // The value JupyterLab saves and a new view starts from: the whole transcript, set here, never sent.
+    assert.deepEqual(model.traits.transcript, [...turn1, ...turn2Committed]);
+    assert.equal(model.pageSets.length, 1);
+    assert.deepEqual(model.sent, [{ type: 'attach' }]);
+    assert.equal(store.committed, model.traits.transcript);
+    assert.deepEqual(before, turn1, 'the old value is not mutated');
+    assert.equal(store.segments.length, 2);
+    assert.equal(store.segments[0], first, 'earlier turns are kept as they are');
+    assert.deepEqual(texts(store.segments[1]), ['two', 'second answer']);
+    assert.equal(store.live.items.length, 0);
+    assert.deepEqual(listener.calls.filter(([kind]) => kind !== 'changes').map(([kind]) => kind), ['replaceLive']);
+    const [, old, added] = listener.calls.at(-1);
+    assert.equal(old, live);
+    assert.deepEqual(added, [store.segments[1]]);
+  });
+
+  test('a commit already applied is ignored; one that skips a commit asks for the whole transcript', () => {
+    const model = new PageModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    model.receive({ type: 'commit', transcript_length: turn1.length, events: turn2Committed });
+    model.receive({ type: 'commit', transcript_length: turn1.length, events: turn2Committed });
+    model.receive({ type: 'commit', transcript_length: 0, events: turn1 });
+    assert.equal(store.segments.length, 2);
+    assert.equal(model.pageSets.length, 1);
+    model.receive({ type: 'commit', transcript_length: 99, events: turn1 });
+    assert.deepEqual(model.sent.at(-1), { type: 'sync' });
+    assert.equal(store.segments.length, 2);
+    // The kernel answers with the whole transcript, sent as the trait: it extends what the store has.
+    const whole = [...turn1, ...turn2Committed, ...turn1];
+    model.set('transcript', whole);
+    assert.equal(store.committed, whole);
+    assert.equal(store.segments.length, 3);
+    model.receive({ type: 'commit', transcript_length: 'x', events: turn1 });
+    model.receive({ type: 'commit' });
+    assert.equal(store.segments.length, 3);
+  });
+
+  test('a "live" answer ahead of the store fetches the missed commits, then asks again', () => {
+    const model = new PageModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    model.receive({ type: 'live', transcript_length: turn1.length + turn2Committed.length, events: [] });
+    assert.deepEqual(model.sent.slice(1), [{ type: 'sync' }, { type: 'ready' }]);
+    assert.equal(store.synced, false);
+    model.set('transcript', [...turn1, ...turn2Committed]);
+    model.receive({ type: 'live', transcript_length: turn1.length + turn2Committed.length, events: turn2Live });
+    assert.equal(store.synced, true);
+    assert.deepEqual(texts(store.live), ['two', 'second answer']);
+    assert.equal(store.segments.length, 2);
   });
 
   test('malformed messages and traits are ignored', () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 
 import widget from '../src/widget.js';
 import { FakeModel, makeWindow, settle } from './helpers.js';
+import { PageModel } from './page_model.js';
 
 /** @type {(() => void)[]} */
 let cleanups = [];
@@ -60,7 +61,7 @@ describe('layout and controls', () => {
     for (const hook of ['text', 'tools', 'results', 'status', 'prompt', 'send', 'stop']) assert.ok(q(el, hook), hook);
     assert.equal(q(el, 'prompt').tagName, 'TEXTAREA');
     assert.match(q(el, 'status').textContent ?? '', /openai:gpt-4\.1-mini/);
-    assert.deepEqual(model.sent, [{ type: 'ready' }]);
+    assert.deepEqual(model.sent, [{ type: 'attach' }, { type: 'ready' }]);
   });
 
   test('Send is disabled and Stop enabled only while a turn runs', () => {
@@ -103,10 +104,10 @@ describe('layout and controls', () => {
     win.document.body.addEventListener('keydown', () => (bubbled += 1));
     prompt.value = 'line one';
     assert.equal(key({ shiftKey: true }).defaultPrevented, false, 'Shift+Enter types a newline');
-    assert.equal(model.sent.length, 1);
+    assert.equal(model.sent.length, 2);
     prompt.value = '   ';
     key({});
-    assert.equal(model.sent.length, 1, 'blank prompt not sent');
+    assert.equal(model.sent.length, 2, 'blank prompt not sent');
     prompt.value = 'What is the weather?';
     assert.equal(key({}).defaultPrevented, true);
     assert.deepEqual(model.sent.at(-1), { type: 'send', prompt: 'What is the weather?' });
@@ -114,7 +115,7 @@ describe('layout and controls', () => {
     assert.equal(bubbled, 0, 'keys typed in the prompt never reach notebook shortcuts');
     prompt.value = 'again';
     key({});
-    assert.equal(model.sent.length, 2, 'a second Enter before the turn starts does not send twice');
+    assert.equal(model.sent.length, 3, 'a second Enter before the turn starts does not send twice');
     model.set('status', 'generating');
     q(el, 'stop').click();
     assert.deepEqual(model.sent.at(-1), { type: 'stop' });
@@ -329,6 +330,33 @@ describe('views, replay and cleanup', () => {
       assert.equal(qa(el, 'assistant').length, 0);
       assert.equal(qa(el, 'tool').length, 0);
     }
+  });
+
+  test('a commit reaches every view and the saved value; a later view and a reloaded page start from it', async () => {
+    const model = new PageModel({ transcript });
+    const { els } = mount(model, 2);
+    const firstAnswer = qa(els[0], 'assistant')[0];
+    const turn = [
+      { type: 'user_prompt', text: 'second' },
+      { type: 'text_delta', text: 'Two' },
+      { type: 'turn_finished', reason: 'done', steps: 1, message: null },
+    ];
+    model.receive({ type: 'events', events: turn.slice(0, 2) });
+    model.receive({ type: 'commit', transcript_length: transcript.length, events: turn });
+    await settle();
+    for (const el of els) assert.deepEqual(qa(el, 'assistant').map((a) => a.textContent?.trim()), ['Answer one.', 'Two']);
+    assert.equal(qa(els[0], 'assistant')[0], firstAnswer, 'committed turns are not rebuilt');
+    assert.deepEqual(model.traits.transcript, [...transcript, ...turn], 'what JupyterLab saves');
+    assert.ok(model.sent.every((m) => m.type === 'attach' || m.type === 'ready'), 'nothing sent back');
+    // A third view of the same model (display(chat) again).
+    const win = makeWindow();
+    const el = win.document.createElement('div');
+    const stop = /** @type {() => void} */ (widget.render({ model: model.proxy(), el }));
+    cleanups.push(stop);
+    assert.deepEqual(qa(el, 'assistant').map((a) => a.textContent?.trim()), ['Answer one.', 'Two']);
+    // A reloaded page: a new model from the kernel's state (or the saved notebook's), which is that value.
+    const reloaded = mount(new PageModel({ transcript: model.traits.transcript }));
+    assert.deepEqual(qa(reloaded.el, 'user').map((u) => u.textContent), ['first', 'second']);
   });
 
   test('two models never share a store', async () => {

@@ -251,6 +251,20 @@ class Lab:
         self.page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         self.page.click("[data-command='runmenu:run-all']")
 
+    def kernel_menu(self, command: str) -> None:
+        """Click an item of the Kernel menu, by its ``data-command``."""
+        self.page.click(".lm-MenuBar-itemLabel:text-is('Kernel')")
+        self.page.click(f"[data-command='{command}']")
+
+    def restart_kernel(self) -> None:
+        """Kernel → Restart Kernel…, then accept the dialog, as a user does."""
+        self.kernel_menu("kernelmenu:restart")
+        self.page.click(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+
+    def interrupt_kernel(self) -> None:
+        """Kernel → Interrupt Kernel (the toolbar's ■ runs the same command)."""
+        self.kernel_menu("kernelmenu:interrupt")
+
     def cell_output(self, index: int) -> str:
         return self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
 
