@@ -54,13 +54,41 @@ def _keywords(text: str) -> set[str]:
     return {_stem(w) for w in words if len(w) >= 3 and w not in _STOP_WORDS}
 
 
+# Words that name the same operation, and the symbols a prompt writes it with between two numbers: "What is
+# 2 + 3?" means the tool described as "Add two integers" even though the two share no word.
+_SYNONYMS = [
+    ("add sum plus total addition", "+"),
+    ("subtract minus difference subtraction", "-"),
+    ("multiply times product multiplication", "*×"),
+    ("divide divided quotient ratio division", "/÷"),
+]
+_INTENT_OF_WORD = {_stem(w): f"@{n}" for n, (words, _) in enumerate(_SYNONYMS) for w in words.split()}
+_OPERATOR = re.compile(r"\d\s*([-+*×/÷])\s*-?\d")
+
+
+def _intents(text: str, words: set[str]) -> set[str]:
+    """The operations ``text`` names, by a synonym or (between numbers) a symbol: ``{"@0"}`` for addition."""
+    found = {_INTENT_OF_WORD[w] for w in words if w in _INTENT_OF_WORD}
+    symbols = set(_OPERATOR.findall(text))
+    return found | {f"@{n}" for n, (_, ops) in enumerate(_SYNONYMS) if symbols & set(ops)}
+
+
 def _tool_keywords(tool: ToolSpec) -> set[str]:
+    """What a tool is about: its name's words, its description, and its parameters' names and descriptions."""
     name_words = " ".join(_CAMEL.findall(tool.name.replace("-", "_").replace("_", " ")))
-    return _keywords(name_words) | _keywords(tool.description)
+    properties = tool.parameters.get("properties")
+    parameters = properties if isinstance(properties, dict) else {}
+    parameter_text = " ".join(
+        f"{name.replace('_', ' ')} {spec.get('description', '') if isinstance(spec, dict) else ''}"
+        for name, spec in parameters.items()
+    )
+    words = _keywords(name_words) | _keywords(tool.description) | _keywords(parameter_text)
+    return words | _intents("", words)
 
 
 def _matching_tools(prompt: str, tools: list[ToolSpec]) -> list[ToolSpec]:
     words = _keywords(prompt)
+    words |= _intents(prompt, words)
     named = {w.lower() for w in re.findall(r"[\w-]+", prompt)}
     return [tool for tool in tools if tool.name.lower() in named or words & _tool_keywords(tool)]
 
@@ -252,7 +280,8 @@ def _help_answer(prompt: str, tools: list[ToolSpec]) -> str:
     if tools:
         nudge = (
             f"None of the registered tools ({_join([t.name for t in tools])}) matches those words, "
-            "so I answer directly. Mention a tool's name or a word from its description and I will call it."
+            "so I answer directly. Mention a tool's name or what it does (a word from its description or "
+            "parameters) and I will call it."
         )
     else:
         nudge = "Give me a tool whose name or description matches your words and I will call it:"

@@ -130,6 +130,23 @@ def test_demo_calls_a_matching_tool_with_numbers_from_the_prompt() -> None:
     assert (call.name, call.arguments, call.id) == ("slow_sum", {"a": 2, "b": 40}, "toolu_demo_1")
 
 
+def test_demo_reads_intent_from_the_description_and_parameters_not_only_the_name() -> None:
+    """ "What is 2 + 3?" shares no word with "Add two integers": the symbol and the synonyms carry the intent."""
+    add = ToolSpec("combine", "Add two integers, slowly.", SUM.parameters)
+    for prompt in ("What is 2 + 3?", "what's 2 plus 3", "the total of 2 and 3"):
+        (call,) = [s for s in DemoModel().plan(ask(prompt, [WEATHER, add])) if isinstance(s, Call)]
+        assert (call.name, call.arguments) == ("combine", {"a": 2, "b": 3}), prompt
+    isbn = ToolSpec(
+        "lookup", "Find a record.", {"type": "object", "properties": {"isbn": {"type": "string"}}}
+    )
+    (call,) = [
+        s for s in DemoModel().plan(ask("Which book has ISBN 978?", [add, isbn])) if isinstance(s, Call)
+    ]
+    assert call.name == "lookup"
+    for unrelated in ("What is 2 - 3?", "a state-of-the-art idea", "Explain Rust lifetimes"):
+        assert not any(isinstance(s, Call) for s in DemoModel().plan(ask(unrelated, [add]))), unrelated
+
+
 def test_demo_fills_strings_from_capitalised_words_and_enums_from_mentions() -> None:
     request = ask("What's the weather in San Francisco in fahrenheit?", [SUM, WEATHER])
     (call,) = [s for s in DemoModel().plan(request) if isinstance(s, Call)]

@@ -200,37 +200,39 @@ def test_model_output_is_inert(lab: Lab) -> None:
     assert handlers == []
 
 
-def test_screenshot_after_a_turn(lab: Lab) -> None:
+def test_screenshot_while_a_tool_runs(lab: Lab) -> None:
+    """README's picture: the quickstart caught mid-turn, slow_sum running (its timer counting) as text streams."""
     setup = cell(
         """
-        from nbstream import StreamChat
+        import asyncio
+        from nbstream import DemoModel, StreamChat
 
-        chat = StreamChat()  # the offline demo model
+        async def slow_sum(a: int, b: int) -> int:
+            \"\"\"Add two integers, slowly.\"\"\"
+            await asyncio.sleep(4)
+            return a + b
 
-        @chat.tool
-        def get_weather(city: str) -> dict:
-            \"\"\"Current weather for a city.\"\"\"
-            return {"city": city, "temperature_c": 18, "sky": "partly cloudy"}
-
-        chat
+        chat = StreamChat(model=DemoModel(chars_per_second=70), tools=[slow_sum])
+        display(chat)
+        await chat.send("What is 2 + 3?")
         """
     )
-    lab.open(
-        lab.write_notebook("screenshot.ipynb", [setup, 'await chat.send("What\'s the weather in Paris?")'])
-    )
+    lab.open(lab.write_notebook("screenshot.ipynb", [setup]))
     lab.run_all()
-    wait_status(lab, "done")
-    lab.page.wait_for_timeout(300)  # one more animation frame for the markdown
+    running = f"{WIDGET} [data-nbstream=tool][data-tool-name=slow_sum][data-state=running]"
+    lab.page.wait_for_selector(running, timeout=30_000)
+    lab.page.wait_for_function(
+        "() => document.querySelector('.nbstream [data-nbstream=text]').textContent.includes('so this text')",
+        timeout=30_000,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "widget.png"
     lab.page.locator(WIDGET).screenshot(path=shot)
     assert shot.stat().st_size > 10_000
-    assert (
-        lab.page.locator(f"{WIDGET} [data-nbstream=tool][data-tool-name=get_weather]").get_attribute(
-            "data-state"
-        )
-        == "done"
-    )
+    assert lab.page.locator(running).count() == 1  # still running when the picture was taken
+    assert not widget_text(lab).rstrip().endswith("answer.")  # and the text was still streaming
+    wait_status(lab, "done")
+    assert "slow_sum returned 5" in widget_text(lab)
     # README's picture is committed: refreshed when missing or on request, not rewritten by every run.
     readme_shot = REPO / "docs" / "screenshot.png"
     if not readme_shot.exists() or os.environ.get("NBSTREAM_UPDATE_SCREENSHOT") == "1":
