@@ -496,7 +496,7 @@ def test_a_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:
     )
     assert run.returncode != 0
     assert "FrontendMissingError" in run.stderr
-    assert "npm run build" in run.stderr
+    assert "python hatch_build.py" in run.stderr
 
 
 class ClosingModel(ScriptedModel):
