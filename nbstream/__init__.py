@@ -43,6 +43,7 @@ from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
 from ._script import Call, Pause, Say, ScriptedModel, TokenLimit
 from ._session import Session, TurnStream
+from ._sse import SSE_HEADERS, to_sse
 from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, ToolRegistry, tool
 
@@ -71,6 +72,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "EVENTS",
     "MESSAGES",
+    "SSE_HEADERS",
     "AssistantMessage",
     "Call",
     "ConfigurationError",
@@ -120,5 +122,6 @@ __all__ = [
     "__version__",
     "collect",
     "parse_stream",
+    "to_sse",
     "tool",
 ]

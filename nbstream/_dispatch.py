@@ -114,7 +114,9 @@ class Dispatcher:
         self, call: ToolCallReady, kind: ToolErrorKind, message: str, duration: float = 0.0
     ) -> ToolResultMessage:
         self._emit(ToolError(id=call.id, name=call.name, kind=kind, message=message, duration=duration))
-        return ToolResultMessage(call_id=call.id, name=call.name, content=message, error=kind)
+        return ToolResultMessage(
+            call_id=call.id, name=call.name, content=message, error=kind, duration=duration
+        )
 
     async def _run(self, call: ToolCallReady) -> ToolResultMessage:
         started = time.perf_counter()
@@ -133,7 +135,7 @@ class Dispatcher:
         earlier = self._replays.get(call)
         if earlier is not None:  # a replayed call: reuse the result instead of running the tool twice
             self._emit(ToolResult(id=call.id, name=call.name, output=earlier.content, duration=0.0))
-            return earlier
+            return earlier.model_copy(update={"duration": 0.0})  # as its event says: it did not run
         tool = self._tools.get(call.name)
         if tool is None:
             available = ", ".join(self._tools.names) or "none"
@@ -157,7 +159,7 @@ class Dispatcher:
             return self._fail(call, failure.kind, failure.message, time.perf_counter() - started)
         duration = time.perf_counter() - started
         self._emit(ToolResult(id=call.id, name=call.name, output=output, duration=duration))
-        return ToolResultMessage(call_id=call.id, name=call.name, content=output)
+        return ToolResultMessage(call_id=call.id, name=call.name, content=output, duration=duration)
 
     def _not_run(self, call: ToolCallReady) -> ToolResultMessage:
         """A call whose arguments never became a JSON object. The history sends it with ``{}`` (strict servers

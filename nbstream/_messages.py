@@ -73,6 +73,9 @@ class ToolResultMessage(_Frozen):
     name: str
     content: str
     error: ToolErrorKind | None = None
+    duration: float | None = None
+    """Seconds the tool ran (``ToolResult.duration`` / ``ToolError.duration``); ``None`` in histories made
+    elsewhere. Kept for exports and timelines; provider request builders never send it."""
 
 
 Message = Annotated[UserMessage | AssistantMessage | ToolResultMessage, Field(discriminator="role")]

@@ -23,18 +23,20 @@ from ._events import (
 )
 from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
 from ._wire import MAX_FRAME_SIZE, WIRE_FORMATS, WireFormat, WireParser, make_parser
+from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFilter, TextCallFormat
 
 __all__ = ["EventStream", "MessageBuilder", "SyncEventStream", "collect", "parse_stream"]
 
 
 class _Pipeline:
-    """Parser + assembler for one response: chunk in, events out."""
+    """Parser (+ text tool-call filter) + assembler for one response: chunk in, events out."""
 
-    __slots__ = ("_assembler", "_parser")
+    __slots__ = ("_assembler", "_filter", "_parser")
 
-    def __init__(self, parser: WireParser, assembler: Assembler) -> None:
+    def __init__(self, parser: WireParser, assembler: Assembler, text_calls: TextCallFilter | None) -> None:
         self._parser = parser
         self._assembler = assembler
+        self._filter = text_calls
 
     @property
     def done(self) -> bool:
@@ -44,16 +46,34 @@ class _Pipeline:
         # Events are yielded one by one, never gathered per chunk: a 64 KB chunk holds hundreds of tokens,
         # and batches of live objects survive into the GC's old generation, making full collections frequent.
         feed = self._assembler.feed
+        text_calls = self._filter
+        if text_calls is None:
+            for part in self._parser.feed(data):
+                yield from feed(part)
+            return
         for part in self._parser.feed(data):
-            yield from feed(part)
+            for filtered in text_calls.feed(part):
+                yield from feed(filtered)
 
     def fault(self, fault: StreamFault) -> list[Event]:
-        return self._assembler.fail(fault.kind, fault.message, retryable=fault.retryable)
+        events: list[Event] = []
+        if self._filter is not None:  # text held back at a possible tag is text after all
+            for part in self._filter.close():
+                events += self._assembler.feed(part)
+        return events + self._assembler.fail(fault.kind, fault.message, retryable=fault.retryable)
 
     def eof(self) -> Iterator[Event]:
         feed = self._assembler.feed
+        text_calls = self._filter
         for part in self._parser.close():
-            yield from feed(part)
+            if text_calls is None:
+                yield from feed(part)
+            else:
+                for filtered in text_calls.feed(part):
+                    yield from feed(filtered)
+        if text_calls is not None:
+            for part in text_calls.close():
+                yield from feed(part)
         yield from self._assembler.finish()
 
 
@@ -72,9 +92,11 @@ class EventStream:
         provider: str | None = None,
         max_frame_size: int = MAX_FRAME_SIZE,
         made_up_ids: Iterator[str] | None = None,
+        text_tool_calls: TextCallFormat | None = None,
     ) -> None:
         assembler = Assembler(previews=previews, provider=provider, made_up_ids=made_up_ids)
-        self._pipeline = _Pipeline(make_parser(wire, max_frame_size=max_frame_size), assembler)
+        text_calls = TextCallFilter(text_tool_calls) if text_tool_calls is not None else None
+        self._pipeline = _Pipeline(make_parser(wire, max_frame_size=max_frame_size), assembler, text_calls)
         self._chunks = chunks
         self._started = False
 
@@ -174,6 +196,7 @@ def parse_stream(
     provider: str | None = None,
     max_frame_size: int = MAX_FRAME_SIZE,
     made_up_ids: Iterator[str] | None = None,
+    text_tool_calls: TextCallFormat | None = None,
 ) -> SyncEventStream: ...
 @overload
 def parse_stream(
@@ -184,6 +207,7 @@ def parse_stream(
     provider: str | None = None,
     max_frame_size: int = MAX_FRAME_SIZE,
     made_up_ids: Iterator[str] | None = None,
+    text_tool_calls: TextCallFormat | None = None,
 ) -> EventStream: ...
 def parse_stream(
     wire: WireFormat,
@@ -193,6 +217,7 @@ def parse_stream(
     provider: str | None = None,
     max_frame_size: int = MAX_FRAME_SIZE,
     made_up_ids: Iterator[str] | None = None,
+    text_tool_calls: TextCallFormat | None = None,
 ) -> EventStream:
     """Read a provider's raw stream as normalized events.
 
@@ -202,9 +227,16 @@ def parse_stream(
     than ``max_frame_size`` characters (16 Mi) ends the stream as ``malformed`` instead of being buffered.
     Calls sent without an id get ``call_0``, ``call_1``...; pass one ``made_up_ids`` iterator to several streams
     (as a session does) to keep those ids unique across them.
+
+    ``text_tool_calls`` (``"hermes"``, ``"mistral"``, ``"llama3"``) reads tool calls that the server left in the
+    text (no tool-call parser) as tool calls: they never show as text and get the events of native calls.
     """
     if wire not in WIRE_FORMATS:
         raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
+    if text_tool_calls is not None and text_tool_calls not in TEXT_CALL_FORMATS:
+        raise ValueError(
+            f"unknown text_tool_calls format {text_tool_calls!r}; expected one of: {', '.join(TEXT_CALL_FORMATS)}"
+        )
     if isinstance(chunks, (bytes, bytearray, memoryview, str)):
         raise TypeError("chunks must be an iterable of bytes chunks: wrap a whole stream in a list, [data]")
     stream_type = SyncEventStream if _is_sync(chunks) else EventStream
@@ -215,6 +247,7 @@ def parse_stream(
         provider=provider,
         max_frame_size=max_frame_size,
         made_up_ids=made_up_ids,
+        text_tool_calls=text_tool_calls,
     )
 
 

@@ -6,6 +6,7 @@ where keys come from and which wire format the answer uses.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ._messages import AssistantMessage, Message, ToolCall, ToolResultMessage, U
 from ._model import ModelRequest, ToolSpec
 from ._wire import WireFormat
 from ._wire._frames import load_json
+from ._wire._text_calls import TextCallFormat
 
 __all__ = [
     "PROVIDERS",
@@ -27,6 +29,7 @@ __all__ = [
     "check_base_url",
     "parse_model_string",
     "shown_url",
+    "text_call_history",
 ]
 
 JSON = dict[str, Any]
@@ -137,6 +140,75 @@ def build_openai_chat(model: str, request: ModelRequest, options: JSON) -> JSON:
     if request.tools:
         body["tools"] = _openai_chat_tools(request.tools)
     return {**body, **options}
+
+
+# --- Tool calls written as text (Session(text_tool_calls=...)) ------------------------------------------------
+
+
+def text_call_history(messages: list[Message], syntax: TextCallFormat) -> list[Message]:
+    """The history as a server that writes tool calls as text reads it back: in that same text.
+
+    Such a server never parsed the calls, and its template may not know structured ``tool_calls`` (or, like
+    mistral-common, refuses results for calls it has no record of), so each assistant message goes back as its
+    text with its calls written in the model's own syntax after it, and no structured calls. The results go
+    back as the template would write a ``tool`` message: Hermes / Qwen as ``<tool_response>`` blocks in one user
+    message (what the Qwen 2.5 / 3 templates render tool messages into), Mistral as ``[TOOL_RESULTS]`` blocks in
+    one user message; Llama 3 as ``tool`` messages, which Llama templates (Meta's, vLLM's, Ollama's) render as
+    the ``ipython`` role that has no user-message form. Consecutive user messages are joined into one: the
+    Mistral templates require user and assistant turns to alternate.
+    """
+    out: list[Message] = []
+    joinable = False  # the last message is a user message made here from results
+    for message in messages:
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            text = _with_text_calls(message.text, message.tool_calls, syntax)
+            out.append(message.model_copy(update={"text": text, "tool_calls": []}))
+            joinable = False
+        elif isinstance(message, ToolResultMessage) and syntax != "llama3":
+            block = _text_result(message, syntax)
+            last = out[-1] if out else None
+            if joinable and isinstance(last, UserMessage):
+                out[-1] = UserMessage(content=last.content + "\n" + block)
+            else:
+                out.append(UserMessage(content=block))
+            joinable = True
+        elif isinstance(message, UserMessage) and joinable and isinstance(out[-1], UserMessage):
+            out[-1] = UserMessage(content=out[-1].content + "\n\n" + message.content)
+            joinable = False
+        else:
+            out.append(message)
+            joinable = False
+    return out
+
+
+def _call_json(call: ToolCall, arguments_key: str) -> str:
+    return json.dumps({"name": call.name, arguments_key: _arguments_object(call)}, ensure_ascii=False)
+
+
+def _with_text_calls(text: str, calls: list[ToolCall], syntax: TextCallFormat) -> str:
+    """The assistant's text followed by its calls, as the model writes them (and the templates render them)."""
+    if syntax == "hermes":
+        written = "\n".join(f"<tool_call>\n{_call_json(c, 'arguments')}\n</tool_call>" for c in calls)
+        return _before(text) + written
+    if syntax == "mistral":
+        objects = ", ".join(_call_json(c, "arguments") for c in calls)
+        return f"{text}[TOOL_CALLS][{objects}]"
+    written = "; ".join(
+        _call_json(c, "parameters") for c in calls
+    )  # Llama: the JSON without the special token
+    return _before(text) + written
+
+
+def _before(text: str) -> str:
+    """The text before the calls, ending in a line break (as the model wrote it, or as templates add one)."""
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _text_result(message: ToolResultMessage, syntax: TextCallFormat) -> str:
+    if syntax == "hermes":
+        return f"<tool_response>\n{_tool_result_text(message)}\n</tool_response>"
+    content = json.dumps({"content": _tool_result_text(message)}, ensure_ascii=False)
+    return f"[TOOL_RESULTS]{content}[/TOOL_RESULTS]"
 
 
 # --- OpenAI Responses -----------------------------------------------------------------------------------------

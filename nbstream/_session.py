@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import pathlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import Any
 
@@ -26,6 +28,7 @@ from ._model import Model, ModelRequest
 from ._parse import MessageBuilder, parse_stream
 from ._tools import Tool, ToolRegistry
 from ._wire import MAX_FRAME_SIZE
+from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFormat
 
 __all__ = ["Session", "TurnStream"]
 
@@ -61,8 +64,15 @@ class Session:
         previews: bool = True,
         max_frame_size: int = MAX_FRAME_SIZE,
         options: dict[str, Any] | None = None,
+        text_tool_calls: TextCallFormat | None = None,
     ) -> None:
         from ._resolve import resolve_model  # the demo and HTTP models are only built when asked for
+
+        if text_tool_calls is not None and text_tool_calls not in TEXT_CALL_FORMATS:
+            raise ConfigurationError(
+                f"text_tool_calls must be one of {', '.join(map(repr, TEXT_CALL_FORMATS))} or None,"
+                f" not {text_tool_calls!r}"
+            )
 
         _check_count("max_steps", max_steps, minimum=1)
         _check_count("max_retries", max_retries, minimum=0)
@@ -84,6 +94,8 @@ class Session:
         self.tool_timeout = tool_timeout
         self.previews = previews
         self.max_frame_size = max_frame_size
+        self.text_tool_calls = text_tool_calls
+        """Tool calls the server leaves in the text, in this syntax, are read (and sent back) as such."""
         self._messages: list[Message] = []
         self._replays = Replays()
         self._made_up_ids = made_up_ids()  # one source for the session: a made-up id never names two calls
@@ -199,7 +211,7 @@ class Session:
                     self.tools, self._replays, self._approvals, emit, timeout=self.tool_timeout
                 )
                 request = ModelRequest(
-                    messages=list(self._messages), tools=self.tools.specs(), system=self.system
+                    messages=self._sent_history(), tools=self.tools.specs(), system=self.system
                 )
                 stream = parse_stream(
                     self.model.wire,
@@ -208,6 +220,7 @@ class Session:
                     provider=self.model.provider,
                     max_frame_size=self.max_frame_size,
                     made_up_ids=self._made_up_ids,
+                    text_tool_calls=self.text_tool_calls,
                 )
                 async for event in stream:
                     builder.add(event)
@@ -233,12 +246,42 @@ class Session:
                 self._record(builder.message(), await dispatcher.cancel())
         emit(TurnFinished(reason=reason, steps=step, message=detail))
 
+    def _sent_history(self) -> list[Message]:
+        if self.text_tool_calls is None:
+            return list(self._messages)
+        from ._providers import text_call_history  # calls written as text go back as text
+
+        return text_call_history(self._messages, self.text_tool_calls)
+
     def _record(self, message: AssistantMessage, results: list[ToolResultMessage]) -> None:
         """Keep what the provider can take back: a response that said nothing (an HTTP error, a drop before the
         first byte) would be an empty assistant message, which OpenAI rejects, breaking every later turn."""
         if message.text or message.tool_calls:
             self._messages.append(message)
         self._messages.extend(results)
+
+    # -- export and load (nbstream/_export.py) -------------------------------------------------------------
+
+    def export(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the conversation to ``path``: ``.md``, ``.html`` (self-contained, sanitized) or ``.json``
+        (``Session.load`` continues it). Holds no key, header or base URL: only the model's label."""
+        from ._export import Conversation, export
+
+        return export(Conversation(self._messages, model=self.model_label, system=self.system), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], model: str | Model = "demo", **options: Any) -> Session:
+        """A new session that continues a ``.json`` export: its history, and its system prompt unless
+        ``system=`` is given. ``model``, ``tools`` and the other options are those of ``Session(...)``."""
+        from ._export import load
+
+        saved = load(path)
+        options.setdefault("system", saved.system)
+        session = cls(model, **options)
+        session._messages = list(saved.messages)
+        return session
+
+    # -- end of export and load ----------------------------------------------------------------------------
 
 
 def _why_the_turn_ends(message: AssistantMessage) -> tuple[TurnReason, str | None] | None:

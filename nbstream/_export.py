@@ -1,0 +1,379 @@
+"""A conversation as a file (``.md``, ``.html``, ``.json``) and as the static HTML a saved notebook keeps.
+
+Everything is built from the history (``Session.messages``): prompts, assistant text, tool calls with their
+arguments, results and errors, tool durations (``ToolResultMessage.duration``), token usage, stream errors,
+and the reasoning an assistant message carries once the model has such a field (``_reasoning``). Nothing else
+of the session is written: no key, header or base URL, only the model's label (``"anthropic:claude-x"``).
+
+Model output is untrusted. The HTML escapes every string it did not write itself; markdown goes through
+markdown-it-py (a dependency of rich) with raw HTML off, images off (no external resource is ever loaded) and
+its link check (no ``javascript:`` / ``data:`` links). Pages carry inline CSS only: no script, no URL to load,
+light and dark by ``prefers-color-scheme``, and a Content-Security-Policy that forbids anything else.
+
+``.json`` round-trips: ``Session.load(path, ...)`` continues the conversation.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import pathlib
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from ._messages import MESSAGES, AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
+
+__all__ = ["FORMAT", "SUFFIXES", "Conversation", "export", "load", "static_html", "to_html", "to_markdown"]
+
+FORMAT = "nbstream.conversation"
+VERSION = 1
+SUFFIXES = (".md", ".html", ".json")
+
+
+class Conversation:
+    """What an export holds: the history, and the two things that say how it was made."""
+
+    __slots__ = ("messages", "model", "system")
+
+    def __init__(self, messages: Sequence[Message], *, model: str = "", system: str | None = None) -> None:
+        self.messages = list(messages)
+        self.model = model
+        self.system = system
+
+
+# -- files ---------------------------------------------------------------------------------------------------
+
+
+def export(conversation: Conversation, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Write ``conversation`` to ``path`` in the format its suffix names; returns the path."""
+    target = pathlib.Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".json":
+        text = to_json(conversation)
+    elif suffix == ".md":
+        text = to_markdown(conversation)
+    elif suffix == ".html":
+        text = to_html(conversation)
+    else:
+        raise ValueError(
+            f"cannot export to {target.name!r}: the suffix must be .md (markdown), .html (a self-contained page) "
+            "or .json (loadable with Session.load)"
+        )
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def to_json(conversation: Conversation) -> str:
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": conversation.model,
+        "system": conversation.system,
+        "messages": MESSAGES.dump_python(conversation.messages, mode="json"),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def load(path: str | os.PathLike[str]) -> Conversation:
+    """Read a ``.json`` export back (the history is validated like any other)."""
+    target = pathlib.Path(path)
+    try:
+        document = json.loads(target.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{target.name} is not an nbstream conversation (.json export): {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(
+            f"{target.name} is not an nbstream conversation (.json export of chat/session.export)"
+        )
+    if document.get("version") != VERSION:
+        raise ValueError(f"{target.name}: unsupported conversation version {document.get('version')!r}")
+    system = document.get("system")
+    return Conversation(
+        MESSAGES.validate_python(document.get("messages", [])),
+        model=str(document.get("model") or ""),
+        system=system if isinstance(system, str) else None,
+    )
+
+
+# -- markdown ------------------------------------------------------------------------------------------------
+
+
+def _fence(text: str, info: str = "") -> str:
+    """A code fence longer than any backtick run inside ``text``."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{text.rstrip(chr(10))}\n{ticks}"
+
+
+def to_markdown(conversation: Conversation) -> str:
+    lines = [f"# Conversation with {conversation.model or 'a model'}", ""]
+    if conversation.system:
+        lines += ["**System prompt**", "", _fence(conversation.system, "text"), ""]
+    results = _results_by_call(conversation.messages)
+    for index, message in enumerate(conversation.messages):
+        if isinstance(message, UserMessage):
+            lines += ["## User", "", message.content, ""]
+        elif isinstance(message, AssistantMessage):
+            lines += ["## Assistant", ""]
+            reasoning = _reasoning(message)
+            if reasoning:
+                lines += [
+                    "<details><summary>Reasoning</summary>",
+                    "",
+                    _fence(reasoning, "text"),
+                    "",
+                    "</details>",
+                    "",
+                ]
+            if message.text:
+                lines += [message.text, ""]
+            for call in message.tool_calls:
+                lines += _markdown_call(call, results.get((index, call.id)))
+            if message.error is not None:
+                lines += [f"> **Stream error** ({message.error.kind}): {_one_line(_error_text(message))}", ""]
+            meta = _assistant_meta(message)
+            if meta:
+                lines += [f"*{meta}*", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _markdown_call(call: ToolCall, result: ToolResultMessage | None) -> list[str]:
+    lines = [
+        f"### Tool call `{call.name}` ({call.id})",
+        "",
+        "Arguments:",
+        "",
+        _fence(_arguments(call), "json"),
+        "",
+    ]
+    if call.error:
+        lines += [f"Arguments error: {_one_line(call.error)}", ""]
+    if result is None:
+        return [*lines, "No result.", ""]
+    state = f"error: {result.error}" if result.error else "result"
+    timing = f", {_seconds(result.duration)}" if result.duration is not None else ""
+    return [*lines, f"{state.capitalize()}{timing}:", "", _fence(result.content, "text"), ""]
+
+
+# -- HTML ----------------------------------------------------------------------------------------------------
+
+_CSS = """
+.nbs{--fg:#1f2328;--muted:#59636e;--bg:#fff;--panel:#f6f8fa;--line:#d1d9e0;--accent:#0969da;--err:#cf222e;
+color:var(--fg);background:var(--bg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;
+max-width:52rem;padding:0.5rem 1rem}
+@media (prefers-color-scheme:dark){.nbs{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--panel:#151b23;
+--line:#3d444d;--accent:#4493f8;--err:#f85149}}
+.nbs h1{font-size:1.2rem;margin:0.5rem 0}
+.nbs .turn{border-top:1px solid var(--line);padding:0.4rem 0}
+.nbs .role{font-weight:600;font-size:0.8rem;text-transform:uppercase;letter-spacing:0.04em;color:var(--muted)}
+.nbs .user .body{white-space:pre-wrap;background:var(--panel);border-radius:6px;padding:0.4rem 0.6rem}
+.nbs pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:0.5rem;
+overflow:auto;white-space:pre-wrap;word-break:break-word;font:12px/1.45 ui-monospace,Menlo,Consolas,monospace}
+.nbs code{font-family:ui-monospace,Menlo,Consolas,monospace}
+.nbs details.tool{border:1px solid var(--line);border-radius:6px;margin:0.4rem 0;padding:0.2rem 0.6rem}
+.nbs details.tool.failed{border-color:var(--err)}
+.nbs summary{cursor:pointer}
+.nbs .meta{color:var(--muted);font-size:0.85em}
+.nbs .err{color:var(--err)}
+.nbs a{color:var(--accent)}
+.nbs table{border-collapse:collapse}.nbs th,.nbs td{border:1px solid var(--line);padding:0.2rem 0.5rem}
+"""
+
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def to_html(conversation: Conversation) -> str:
+    """A self-contained page: inline CSS, no script, nothing to load."""
+    title = html.escape(f"Conversation with {conversation.model or 'a model'}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        '<meta name="color-scheme" content="light dark">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{_CSS}body{{margin:0}}"
+        "@media (prefers-color-scheme:dark){body{background:#0d1117}}</style>\n</head>\n<body>\n"
+        f"{_body(conversation, heading=True)}\n</body>\n</html>\n"
+    )
+
+
+def static_html(conversation: Conversation, *, limit: int = 20_000) -> str:
+    """The fragment a notebook output keeps for readers without widgets (GitHub, nbviewer, nbconvert).
+
+    Readable without its ``<style>`` too (some renderers strip it): headings, ``<pre>`` and ``<details>``.
+    A tool result or text longer than ``limit`` characters is cut, so the saved notebook stays small.
+    """
+    label = html.escape(conversation.model or "a model")
+    turns = sum(isinstance(m, UserMessage) for m in conversation.messages)
+    note = (
+        f'<p class="meta">nbstream StreamChat ({label}): a static copy of the conversation, {turns} '
+        f"prompt{'s' if turns != 1 else ''}. Run the notebook to see the live widget.</p>"
+    )
+    return f"<style>{_CSS}</style>{_body(conversation, heading=False, note=note, limit=limit)}"
+
+
+def _body(conversation: Conversation, *, heading: bool, note: str = "", limit: int | None = None) -> str:
+    parts = ['<div class="nbs">']
+    if heading:
+        parts.append(f"<h1>Conversation with {html.escape(conversation.model or 'a model')}</h1>")
+    parts.append(note)
+    if conversation.system:
+        parts.append(
+            '<details class="turn system"><summary class="role">System prompt</summary>'
+            f"<pre>{_esc(conversation.system, limit)}</pre></details>"
+        )
+    results = _results_by_call(conversation.messages)
+    for index, message in enumerate(conversation.messages):
+        if isinstance(message, UserMessage):
+            parts.append(
+                '<div class="turn user"><div class="role">User</div>'
+                f'<div class="body">{_esc(message.content, limit)}</div></div>'
+            )
+        elif isinstance(message, AssistantMessage):
+            parts.append(_html_assistant(message, index, results, limit))
+    if not conversation.messages:
+        parts.append('<p class="meta">No messages yet.</p>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _html_assistant(
+    message: AssistantMessage,
+    index: int,
+    results: dict[tuple[int, str], ToolResultMessage],
+    limit: int | None,
+) -> str:
+    parts = ['<div class="turn assistant"><div class="role">Assistant</div>']
+    reasoning = _reasoning(message)
+    if reasoning:
+        parts.append(
+            f'<details class="reasoning"><summary>Reasoning</summary><pre>{_esc(reasoning, limit)}</pre></details>'
+        )
+    if message.text:
+        parts.append(f'<div class="body">{render_markdown(_cut(message.text, limit))}</div>')
+    for call in message.tool_calls:
+        parts.append(_html_call(call, results.get((index, call.id)), limit))
+    if message.error is not None:
+        parts.append(
+            f'<p class="err">Stream error ({html.escape(message.error.kind)}): {_esc(_error_text(message), limit)}</p>'
+        )
+    meta = _assistant_meta(message)
+    if meta:
+        parts.append(f'<div class="meta">{html.escape(meta)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _html_call(call: ToolCall, result: ToolResultMessage | None, limit: int | None) -> str:
+    failed = result is None or result.error is not None
+    if result is None:
+        state = "no result"
+    elif result.error:
+        state = f"error: {result.error}"
+    else:
+        state = "done"
+    timing = f" · {_seconds(result.duration)}" if result is not None and result.duration is not None else ""
+    parts = [
+        f'<details class="tool{" failed" if failed else ""}" open><summary><code>{html.escape(call.name)}</code> '
+        f'<span class="meta">{html.escape(state + timing)} · {html.escape(call.id)}</span></summary>',
+        f'<div class="meta">arguments</div><pre>{_esc(_arguments(call), limit)}</pre>',
+    ]
+    if call.error:
+        parts.append(f'<p class="err">{_esc(call.error, limit)}</p>')
+    if result is not None:
+        label = "error" if result.error else "result"
+        css = ' class="err"' if result.error else ""
+        parts.append(f'<div class="meta">{label}</div><pre{css}>{_esc(result.content, limit)}</pre>')
+    parts.append("</details>")
+    return "".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.disable("image")  # an image would be loaded from wherever the model points: shown as a link instead
+
+    def link_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
+        return str(renderer.renderToken(tokens, idx, options, env))
+
+    md.add_render_rule("link_open", link_open)
+    return md
+
+
+def render_markdown(text: str) -> str:
+    """Untrusted markdown as safe HTML: raw HTML is escaped, images become links, unsafe links are refused."""
+    return _markdown().render(text)
+
+
+# -- shared pieces -------------------------------------------------------------------------------------------
+
+
+def _reasoning(message: AssistantMessage) -> str | None:
+    """The model's reasoning, when the message carries it: the place an exported ``reasoning`` field shows.
+    ``AssistantMessage`` has no such field yet; once it has one, exports show it with no other change."""
+    value = getattr(message, "reasoning", None)
+    return value if isinstance(value, str) and value else None
+
+
+def _results_by_call(messages: Sequence[Message]) -> dict[tuple[int, str], ToolResultMessage]:
+    """Each call's result, by (index of its assistant message, call id): ids may repeat across responses,
+    and the results that follow a response answer that response's calls."""
+    found: dict[tuple[int, str], ToolResultMessage] = {}
+    answering = -1
+    for index, message in enumerate(messages):
+        if isinstance(message, AssistantMessage):
+            answering = index
+        elif isinstance(message, ToolResultMessage):
+            found.setdefault((answering, message.call_id), message)
+        else:
+            answering = -1
+    return found
+
+
+def _arguments(call: ToolCall) -> str:
+    if call.arguments is None:
+        return call.raw_arguments
+    return json.dumps(call.arguments, ensure_ascii=False, indent=2)
+
+
+def _assistant_meta(message: AssistantMessage) -> str:
+    bits = []
+    if message.usage is not None:
+        if message.usage.input_tokens is not None:
+            bits.append(f"{message.usage.input_tokens:,} input tokens")
+        if message.usage.output_tokens is not None:
+            bits.append(f"{message.usage.output_tokens:,} output tokens")
+    if message.stop_reason not in (None, "stop", "tool_calls"):
+        bits.append(f"stopped: {message.stop_reason}")
+    return " · ".join(bits)
+
+
+def _error_text(message: AssistantMessage) -> str:
+    error = message.error
+    if error is None:
+        return ""
+    return f"{error.provider}: {error.message}" if error.provider else error.message
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cut(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+
+
+def _esc(text: str, limit: int | None) -> str:
+    return html.escape(_cut(text, limit), quote=True)

@@ -1,0 +1,188 @@
+"""A saved notebook reads without a kernel: a chat's output keeps a static, sanitized copy of the conversation.
+
+A real kernel (nbclient) runs a notebook that displays a chat first and sends two turns afterwards; the output's
+``text/html`` must hold both turns (refreshed at each turn's end through its display id), next to the widget
+view, which frontends with widget support prefer. ``nbconvert``'s HTML export of the notebook then shows the
+transcript, with an XSS string from a tool result escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+from nbstream import Say, ScriptedModel, StreamChat
+from nbstream._static_html import WIDGET_VIEW, split
+
+REPO = Path(__file__).resolve().parents[1]
+XSS = '<script>alert("pwned")</script><img src=x onerror=alert(2)>'
+
+
+def code(source: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(textwrap.dedent(source).strip())
+
+
+def notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        code(
+            f"""
+            from nbstream import StreamChat, ScriptedModel, Say, Call
+
+            def fetch_page(url: str) -> str:
+                \"\"\"Fetch a page.\"\"\"
+                return {XSS!r}
+
+            model = ScriptedModel([
+                [Say("Fetching it."), Call("fetch_page", {{"url": "https://example.org"}})],
+                [Say("The page says hello.")],
+                [Say("Second answer, **bold**.")],
+            ])
+            chat = StreamChat(model=model, tools=[fetch_page])
+            chat
+            """
+        ),
+        code('await chat.send("fetch example.org")'),
+        code('await chat.send("and now?")'),
+    ]
+    return nb
+
+
+def execute(tmp_path: Path, *, store_widget_state: bool) -> nbformat.NotebookNode:
+    nb = notebook()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+    }
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        store_widget_state=store_widget_state,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env=env)
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    return nbformat.read(path, as_version=4)
+
+
+def chat_output(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    (output,) = nb.cells[0].outputs
+    return dict(output)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    return execute(tmp_path_factory.mktemp("headless"), store_widget_state=False)
+
+
+def test_the_output_keeps_both_turns_as_static_html_beside_the_widget(
+    executed: nbformat.NotebookNode,
+) -> None:
+    output = chat_output(executed)
+    assert output["output_type"] == "display_data"
+    data = output["data"]
+    assert WIDGET_VIEW in data and "text/html" in data and "text/plain" in data
+    static = data["text/html"]
+    # Displayed before any turn, refreshed at each turn's end:
+    for text in ("fetch example.org", "Fetching it.", "fetch_page", "The page says hello.", "and now?"):
+        assert text in static
+    assert "<strong>bold</strong>" in static and "2 prompts" in static
+    assert "<script" not in static and "<img" not in static
+    assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in static
+
+
+def test_nbconvert_html_shows_the_transcript_sanitized(executed: nbformat.NotebookNode) -> None:
+    body, _ = HTMLExporter().from_notebook_node(executed)
+    for text in ("fetch example.org", "The page says hello.", "Second answer", "fetch_page"):
+        assert text in body
+    # the tool result, escaped (nbconvert re-serializes the fragment: &quot; comes back as ")
+    assert '<pre>&lt;script&gt;alert("pwned")&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;</pre>' in body
+    assert 'alert("pwned")</script>' not in body and "<img src=x" not in body
+
+
+def test_with_widget_state_saved_widget_renderers_still_get_the_widget(tmp_path: Path) -> None:
+    """nbclient saved the widget state: widget-aware renderers (nbconvert's html-manager here) pick the view;
+    the static copy is still in the output for the others."""
+    nb = execute(tmp_path, store_widget_state=True)
+    data = chat_output(nb)["data"]
+    assert "The page says hello." in data["text/html"]
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert data[WIDGET_VIEW]["model_id"] in state
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    assert 'type="application/vnd.jupyter.widget-view+json"' in body
+
+
+def jupyterlab_widget_rank() -> int | None:
+    """The rank JupyterLab's widget manager registers its renderer with (lower wins over text/html's)."""
+    root = Path(sys.prefix) / "share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager/static"
+    for path in root.glob("*.js"):
+        found = re.search(r"mimeTypes:\[\w+\],createRenderer:[^}]*\}\s*,\s*(-?\d+)\)", path.read_text())
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def test_jupyterlab_prefers_the_widget_view_over_the_static_copy() -> None:
+    """JupyterLab renders the output's highest-ranked mime type (lowest rank number) it trusts: the widget
+    manager registers the view at a rank below text/html's (100 in JupyterLab 4), so a trusted notebook keeps
+    the live widget; an untrusted one, which would not render the widget anyway, shows the static copy."""
+    rank = jupyterlab_widget_rank()
+    if rank is None:
+        pytest.skip("jupyterlab-manager's bundle not found")
+    assert rank < 0
+
+
+def test_the_bundle_offers_the_widget_and_its_static_copy() -> None:
+    chat = StreamChat(model=ScriptedModel([]))
+    try:
+        data, metadata = split(chat._repr_mimebundle_())
+        assert set(data) == {"text/plain", WIDGET_VIEW, "text/html"}
+        assert "No messages yet." in data["text/html"]
+        json.dumps([data, metadata])  # sendable
+    finally:
+        chat.close()
+    assert chat._repr_mimebundle_ is None  # closed: ipywidgets drops the view, and the copy with it
+
+
+async def test_turn_ends_refresh_the_copy_only_while_no_page_shows_the_widget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a page attached, an update would make JupyterLab render a second view (see ``_static_html``)."""
+    import nbstream._static_html as static
+
+    published: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        static, "publish_update", lambda display_id, data, _: published.append((display_id, data))
+    )
+    chat = StreamChat(
+        model=ScriptedModel([[Say("First <b>answer</b>.")], [Say("Second answer.")], [Say("Third.")]])
+    )
+    try:
+        await chat.send("one")
+        assert published == []  # never displayed: no display id to update
+        chat._display_id = "nbstream-test"
+        await chat.send("two")
+        ((display_id, data),) = published
+        assert display_id == "nbstream-test" and WIDGET_VIEW in data
+        assert (
+            "First &lt;b&gt;answer&lt;/b&gt;." in data["text/html"] and "Second answer." in data["text/html"]
+        )
+        chat._attached = True
+        await chat.send("three")
+        assert len(published) == 1
+    finally:
+        chat.close()
