@@ -1,7 +1,7 @@
 """Display events: session events as the widget sends them, merged for the wire, compacted for storage.
 
 Pure functions and one small state machine, so the widget's batching and the transcript's shape can be tested
-without a kernel. See WIDGET_PROTOCOL.md for the vocabulary.
+without a kernel. See docs/WIDGET_PROTOCOL.md for the vocabulary.
 """
 
 from __future__ import annotations

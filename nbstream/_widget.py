@@ -46,10 +46,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pathlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import anywidget
 import ipywidgets  # type: ignore[import-untyped]
@@ -58,7 +59,7 @@ import traitlets
 from . import _interrupt
 from ._background import LoopThread, shared_loop
 from ._display import DisplayEvent, StatusTracker, compact, merge_batch, to_display, user_prompt
-from ._errors import NbstreamError
+from ._errors import ConfigurationError, NbstreamError
 from ._events import TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message
 from ._model import Model
@@ -105,6 +106,9 @@ class StreamChat(anywidget.AnyWidget):
     status = traitlets.Unicode("idle").tag(sync=True)
     status_message = traitlets.Unicode("").tag(sync=True)
     model_label = traitlets.Unicode("").tag(sync=True)
+    view = traitlets.CaselessStrEnum(["detailed", "quiet"], default_value="detailed").tag(sync=True)
+    """How turns are shown: ``"detailed"`` (each tool call's card where the call was made) or ``"quiet"`` (a
+    "working…" line while tools run, their cards folded into the turn's activity panel). Change it any time."""
 
     def __init__(
         self,
@@ -112,10 +116,13 @@ class StreamChat(anywidget.AnyWidget):
         *,
         tools: Iterable[Tool | Callable[..., Any]] = (),
         system: str | None = None,
+        view: Literal["detailed", "quiet"] = "detailed",
         **session_options: Any,
     ) -> None:
         if not hasattr(type(self), "_esm"):
             raise FrontendMissingError()
+        if not isinstance(view, str) or view.lower() not in ("detailed", "quiet"):
+            raise ConfigurationError(f'view must be "detailed" or "quiet", not {view!r}')
         # The page never shows ``ToolArgumentsDelta.partial`` (``to_display`` drops it) and a turn keeps none:
         # a preview per fragment would cost parsing and memory for nothing, unless asked for.
         session_options.setdefault("previews", False)
@@ -145,7 +152,7 @@ class StreamChat(anywidget.AnyWidget):
         self._pending: list[DisplayEvent] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tracker = StatusTracker()
-        super().__init__(model_label=clean_text(session.model_label))
+        super().__init__(model_label=clean_text(session.model_label), view=view)
         self.on_msg(self._on_browser_message)
         _interrupt.register(self)  # ■ stops this chat's turns, also between cells (_interrupt.py)
 
@@ -226,6 +233,55 @@ class StreamChat(anywidget.AnyWidget):
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this chat is closed")
+
+    # -- export, and the static copy for readers without widgets (_export.py, _static_html.py) -------------
+
+    _display_id: str | None = None
+    """Set by the first ``display(chat)``: its outputs get a fresh static copy at each turn's end."""
+
+    def export(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        """Write the conversation to ``path``: ``.md``, ``.html`` (self-contained, sanitized) or ``.json``
+        (``Session.load`` continues it). Holds no key, header or base URL."""
+        return self._session.export(path)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view, plus ``text/html`` for frontends that cannot show widgets."""
+        from ._export import Conversation, static_html
+        from ._static_html import with_static_html
+
+        session = self._session
+        fragment = static_html(Conversation(session.messages, model=self.model_label, system=session.system))
+        return with_static_html(super()._repr_mimebundle_(**kwargs), fragment)
+
+    def _ipython_display_(self) -> None:
+        """``display(chat)`` and a cell ending with ``chat``: publish under this chat's display id."""
+        from IPython.display import display
+
+        from ._static_html import split
+
+        data, metadata = split(self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None)
+        if not data:  # closed: ipywidgets removed the view
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        if self._display_id is None:
+            self._display_id = f"nbstream-{self.model_id}"
+        display(data, raw=True, metadata=metadata, display_id=self._display_id)
+
+    def _update_static_copy(self) -> None:
+        """At a turn's end, refresh the outputs' ``text/html`` while no page shows the widget (why: see
+        ``_static_html``). Never raises."""
+        if self._display_id is None or self._attached or self._closed:
+            return
+        try:
+            from ._static_html import publish_update, split
+
+            data, metadata = split(self._repr_mimebundle_())
+            if data:
+                publish_update(self._display_id, data, metadata)
+        except Exception:
+            log.exception("nbstream: the notebook's static copy of the chat could not be updated")
+
+    # -- end of export and static copy ---------------------------------------------------------------------
 
     # -- browser messages (any thread: hand over to the loop) --------------------------------------------
 
@@ -362,6 +418,7 @@ class StreamChat(anywidget.AnyWidget):
             return
         self._turns += 1
         self._commit(events)
+        self._update_static_copy()  # static copy for readers without widgets (_static_html.py)
 
     def _commit(self, events: list[DisplayEvent]) -> None:
         """Append a finished turn to the transcript: as a ``commit`` message when a page listens (the trait is

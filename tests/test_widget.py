@@ -476,6 +476,7 @@ async def test_no_secret_in_traits_reprs_or_messages(
         "status",
         "status_message",
         "model_label",
+        "view",
     }
 
 
@@ -905,3 +906,16 @@ async def test_an_async_tool_awaiting_an_object_made_in_a_cell_gets_an_error_tha
     assert "inside the tool" in error.message and "lazily on first use" in error.message  # what to do
     (result,) = [m for m in chat.messages if m.role == "tool"]
     assert "inside the tool" in result.content  # the model is told too
+
+
+def test_view_option_is_a_synced_trait(make_chat: Callable[..., StreamChat]) -> None:
+    from nbstream import ConfigurationError
+
+    chat = make_chat(ScriptedModel([]))
+    assert chat.view == "detailed" and chat.get_state()["view"] == "detailed"
+    quiet = make_chat(ScriptedModel([]), view="quiet")
+    assert quiet.get_state()["view"] == "quiet"
+    quiet.view = "Detailed"  # switched live; the page re-lays out the turns it shows
+    assert quiet.view == "detailed"
+    with pytest.raises(ConfigurationError, match="quiet"):
+        StreamChat(ScriptedModel([]), view="loud")  # type: ignore[arg-type]

@@ -8,9 +8,16 @@
 // Two caps keep the tail small whatever the model writes:
 //   - an indented continuation longer than `maxTail` is split anyway;
 //   - a fenced code block longer than `maxTail` is cut at a line end: the frozen part gets a closing fence and
-//     the tail re-opens the fence (same info string), so a 100 KB code block renders as consecutive <pre>s.
+//     the tail re-opens the fence (same info string, plus `CONTINUED`), so a 100 KB code block renders as
+//     consecutive <pre>s, the later ones marked as continuing the first (code_blocks.js joins them for Copy).
 
 const FENCE_OPEN = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+/**
+ * Ends the info string of a fence re-opened after a cut (a private-use character: marked keeps it in the
+ * code token's `lang`, the sanitizer drops the class it lands in), so the renderer knows the piece continues
+ * the code block before it.
+ */
+export const CONTINUED = '\uE000';
 
 export class BlockSplitter {
   /** @param {{maxTail?: number}} [options] */
@@ -105,7 +112,7 @@ export class BlockSplitter {
     const fence = /** @type {{char: string, length: number, line: string}} */ (this.fence);
     const closer = fence.char.repeat(fence.length);
     this.#freeze(text, at, `${closer}\n`, chunks);
-    this.reopen = `${fence.line}\n`;
+    this.reopen = `${fence.line}${CONTINUED}\n`;
   }
 
   /**

@@ -53,3 +53,45 @@ export function preview(text, maxLines, maxChars) {
   const cut = end === -1 ? text.length : end;
   return text.slice(0, Math.min(cut, maxChars));
 }
+
+/**
+ * A call's arguments for reading: an object as one `name: value` line per argument, values as pretty JSON,
+ * except strings that span lines, which are shown as the text they are (indented under their name) instead of
+ * one line full of `\n`. Anything that is not a JSON object (an invalid or partial call) comes back as it is.
+ * @param {string} raw  the raw JSON text of the arguments
+ */
+export function formatArguments(raw) {
+  let value;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return prettyOutput(raw);
+  const lines = [];
+  for (const [name, arg] of Object.entries(value)) {
+    if (typeof arg === 'string' && arg.includes('\n')) {
+      lines.push(`${name}:`, ...arg.replace(/\n$/, '').split('\n').map((line) => `  ${line}`));
+    } else {
+      lines.push(`${name}: ${JSON.stringify(arg, null, 2).replace(/\n/g, '\n  ')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * "3 tools · 2.1 s": how many calls a turn made and the wall time they spanned.
+ * @param {{startedMs: number|null, duration: number|null}[]} calls
+ */
+export function activitySummary(calls) {
+  const n = calls.length;
+  let start = Infinity;
+  let end = -Infinity;
+  for (const call of calls) {
+    if (call.startedMs === null || call.duration === null) continue;
+    start = Math.min(start, call.startedMs);
+    end = Math.max(end, call.startedMs + call.duration * 1000);
+  }
+  const label = `${n} tool${n === 1 ? '' : 's'}`;
+  return end > start ? `${label} · ${formatSeconds((end - start) / 1000)}` : label;
+}

@@ -11,9 +11,13 @@
 //   2. DOMPurify with a short allow-list of tags and attributes (no class/style/id, no data- attributes);
 //   3. a DOMPurify hook checks every href on its *decoded* value: only http(s), mailto and
 //      relative/fragment URLs survive; links get target=_blank rel="noopener noreferrer".
+// Code blocks are then wrapped, highlighted once finished, and given Copy/Insert buttons by code_blocks.js,
+// on the sanitized DOM (the elements it adds are made with DOM calls, never from model text).
 
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
+
+import { enhanceCodeBlocks } from './code_blocks.js';
 
 const ALLOWED_TAGS = [
   'a', 'blockquote', 'br', 'code', 'del', 'em', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'li', 'ol', 'p',
@@ -47,6 +51,12 @@ export function isSafeUrl(url) {
   return SAFE_PROTOCOLS.has(scheme);
 }
 
+/**
+ * The code tokens the renderer meets during the current `parse`, in document order (parse is synchronous).
+ * @type {import('./code_blocks.js').CodeToken[] | null}
+ */
+let codeTokens = null;
+
 const marked = new Marked({
   async: false,
   gfm: true,
@@ -61,6 +71,10 @@ const marked = new Marked({
     },
     checkbox({ checked }) {
       return checked ? '☑ ' : '☐ ';
+    },
+    code(token) {
+      codeTokens?.push(token);
+      return false; // marked's own <pre><code>, escaped
     },
   },
 });
@@ -119,6 +133,9 @@ export function sanitize(html, doc) {
  */
 export function renderMarkdown(source, doc) {
   let html;
+  /** @type {import('./code_blocks.js').CodeToken[]} */
+  const tokens = [];
+  codeTokens = tokens;
   try {
     html = /** @type {string} */ (marked.parse(source));
   } catch {
@@ -127,6 +144,10 @@ export function renderMarkdown(source, doc) {
     pre.textContent = source;
     fallback.append(pre);
     return fallback;
+  } finally {
+    codeTokens = null;
   }
-  return sanitize(html, doc);
+  const fragment = sanitize(html, doc);
+  if (tokens.length > 0) enhanceCodeBlocks(fragment, tokens, doc);
+  return fragment;
 }

@@ -4,7 +4,10 @@
 // same thing. Pure data: no DOM here. Each `apply` mutates the state in O(1) (plus the size of the event) and
 // returns the changes a view needs to patch its DOM incrementally.
 
-/** @typedef {'pending'|'streaming'|'running'|'awaiting_approval'|'done'|'error'|'cancelled'} ToolState */
+/**
+ * @typedef {'pending'|'streaming'|'running'|'awaiting_approval'|'done'|'error'|'denied'|'cancelled'} ToolState
+ * `denied` and `cancelled` are the user's decisions (Deny, Stop); `error` is a real failure.
+ */
 
 /**
  * @typedef {object} ToolCall
@@ -15,6 +18,7 @@
  * @property {number|null} startedMs  local clock (ms) the tool started running at, for the live timer
  * @property {number|null} duration   seconds, once finished
  * @property {string|null} error      the error message (tool_error or invalid arguments)
+ * @property {string|null} errorKind  the tool_error kind (`exception`, `timeout`, ...; `invalid_arguments`)
  * @property {string|null} output     the tool_result output
  * @property {ConsoleRun[]} console    what the tool printed or logged, in order (runs of one stream)
  * @property {number} consoleChars     characters in `console`, to bound it
@@ -29,12 +33,13 @@
 /** @typedef {{kind:'user', text:string}} UserItem */
 /** @typedef {{kind:'assistant', text:string}} AssistantItem */
 /** @typedef {{kind:'notice', level:'error'|'info', text:string}} NoticeItem */
-/** @typedef {UserItem|AssistantItem|NoticeItem} Item */
+/** @typedef {{kind:'call', call:ToolCall}} CallItem  a tool call, at the point of the turn where it was made */
+/** @typedef {UserItem|AssistantItem|NoticeItem|CallItem} Item */
 
 /**
  * @typedef {{type:'item', item:Item}
  *   | {type:'text', item:AssistantItem}
- *   | {type:'call', call:ToolCall}
+ *   | {type:'call', call:ToolCall}  (always preceded by the 'item' change of its CallItem)
  *   | {type:'args', call:ToolCall, fragment:string}
  *   | {type:'args-reset', call:ToolCall}
  *   | {type:'call-state', call:ToolCall}
@@ -44,13 +49,14 @@
 
 /**
  * @typedef {object} ChatState
- * @property {Item[]} items                 text area, in order
- * @property {AssistantItem|null} open      the assistant message text deltas currently append to
+ * @property {Item[]} items                 the conversation, in order: prompts, text segments, calls, notices
+ * @property {AssistantItem|null} open      the text segment deltas currently append to (a call closes it, so
+ *   text after a call is a new segment)
  * @property {Map<string, ToolCall>} calls  by id, in insertion order (= tool rows order)
  * @property {ToolCall[]} results           calls with a result, in result order
  */
 
-const FINISHED = new Set(['done', 'error', 'cancelled']);
+const FINISHED = new Set(['done', 'error', 'denied', 'cancelled']);
 
 /** Console characters kept per call: the kernel sends at most 100,000; a saved notebook may hold anything. */
 export const MAX_CONSOLE_CHARS = 200_000;
@@ -117,6 +123,7 @@ export function apply(state, event, nowMs = Date.now()) {
       }
       if (event.error) {
         call.error = `invalid arguments: ${str(event.error)}`;
+        call.errorKind = 'invalid_arguments';
         setState(call, 'error', changes, true);
       } else if (call.state === 'pending' && raw) {
         setState(call, 'streaming', changes);
@@ -149,8 +156,10 @@ export function apply(state, event, nowMs = Date.now()) {
     case 'tool_error': {
       const call = callFor(state, changes, event);
       call.error = str(event.message);
+      call.errorKind = str(event.kind) || null;
       call.duration = num(event.duration);
-      setState(call, event.kind === 'cancelled' ? 'cancelled' : 'error', changes, true);
+      const next = event.kind === 'cancelled' || event.kind === 'denied' ? event.kind : 'error';
+      setState(call, next, changes, true);
       break;
     }
     case 'step_started':
@@ -234,11 +243,15 @@ function callFor(state, changes, event) {
       startedMs: null,
       duration: null,
       error: null,
+      errorKind: null,
       output: null,
       console: [],
       consoleChars: 0,
     };
     state.calls.set(id, call);
+    // The call sits where it was made: text that follows it is a new segment.
+    state.open = null;
+    pushItem(state, changes, { kind: 'call', call });
     changes.push({ type: 'call', call });
   } else if (!call.name && event.name) {
     call.name = str(event.name);

@@ -1,12 +1,13 @@
-// One block per tool result in the results area: pretty JSON or plain text, always via textContent.
-// Long outputs show a preview and a button to expand (the full text is only put in the DOM on demand).
+// Long text in a tool card (arguments, result, error details), always via textContent: a short text is shown
+// whole; a long one as a preview with a button to expand (the full text is only put in the DOM on demand).
+// Expanding changes this element only, and the element outlives the end of the turn, so it stays expanded.
 
-import { countLines, formatSeconds, prettyOutput, preview } from './format.js';
+import { countLines, prettyOutput, preview } from './format.js';
 import { element } from './dom.js';
 
 /** @typedef {import('./reducer.js').ToolCall} ToolCall */
 
-/** Outputs longer than this are collapsed... */
+/** Texts longer than this are collapsed... */
 export const MAX_LINES = 20;
 export const MAX_CHARS = 2000;
 /** ...to a preview this long. */
@@ -14,23 +15,17 @@ const PREVIEW_LINES = 10;
 const PREVIEW_CHARS = 1000;
 
 /**
+ * A block of text, collapsed when long (`data-collapsed` says which; absent when short).
  * @param {Document} doc
- * @param {ToolCall} call
+ * @param {string} text
+ * @param {string} hook  the block's data-nbstream
+ * @param {string} className
  * @returns {HTMLElement}
  */
-export function renderResult(doc, call) {
-  const el = element(doc, 'div', 'nbs-result', 'result');
-  el.dataset.toolId = call.id;
-  const head = element(doc, 'div', 'nbs-result-head');
-  const name = element(doc, 'span', 'nbs-tool-name');
-  name.textContent = call.name;
-  const meta = element(doc, 'span', 'nbs-timer');
-  meta.textContent = call.duration !== null ? formatSeconds(call.duration) : '';
-  head.append(name, meta);
-  const body = element(doc, 'pre', 'nbs-result-body');
-  const text = prettyOutput(call.output ?? '');
-  el.append(head, body);
-
+export function renderText(doc, text, hook, className) {
+  const el = element(doc, 'div', `nbs-block ${className}`, hook);
+  const body = element(doc, 'pre', 'nbs-block-body');
+  el.append(body);
   const lines = countLines(text, MAX_LINES);
   if (lines <= MAX_LINES && text.length <= MAX_CHARS) {
     body.textContent = text;
@@ -38,8 +33,8 @@ export function renderResult(doc, call) {
   }
   const short = preview(text, PREVIEW_LINES, PREVIEW_CHARS);
   const total = countLines(text);
-  const toggle = element(doc, 'button', 'nbs-button nbs-link', 'expand');
-  toggle.setAttribute('type', 'button');
+  const toggle = /** @type {HTMLButtonElement} */ (element(doc, 'button', 'nbs-button nbs-link', 'expand'));
+  toggle.type = 'button';
   const show = (/** @type {boolean} */ expanded) => {
     el.dataset.collapsed = String(!expanded);
     body.textContent = expanded ? text : `${short}\n…`;
@@ -49,5 +44,16 @@ export function renderResult(doc, call) {
   toggle.addEventListener('click', () => show(el.dataset.collapsed === 'true'));
   show(false);
   el.append(toggle);
+  return el;
+}
+
+/**
+ * A call's result, for its card: pretty JSON or plain text.
+ * @param {Document} doc
+ * @param {ToolCall} call
+ */
+export function renderResult(doc, call) {
+  const el = renderText(doc, prettyOutput(call.output ?? ''), 'result', 'nbs-result');
+  el.dataset.toolId = call.id;
   return el;
 }

@@ -2,8 +2,10 @@
 //
 // Created in `initialize` so that no custom message is missed before the first view renders. It holds the
 // chat as *segments*: committed turns (from the `transcript` trait) and one live segment (the turn in
-// progress, from "events"/"live" messages). When a turn is committed, only the live segment is replaced by
-// the committed events, so views rebuild one turn, not the whole transcript.
+// progress, from "events"/"live" messages). When a turn is committed and the live segment is known complete,
+// the live segment itself becomes the committed one (the committed events would rebuild the very same state):
+// views keep their DOM as it is. Otherwise only the live segment is replaced by the committed events, so views
+// rebuild one turn, not the whole transcript.
 //
 // Once started, the store says "attach": the kernel then commits each turn as a "commit" message holding that
 // turn only, and the store appends it to the model's `transcript` value itself, with `model.set` and never
@@ -19,8 +21,8 @@ import { apply, createState } from './reducer.js';
 /**
  * @typedef {object} StoreListener
  * @property {(segment: ChatState, changes: Change[]) => void} changes  incremental updates of the live segment
- * @property {(oldLive: ChatState, added: ChatState[]) => void} replaceLive  drop oldLive's DOM, append
- *   `added` then `store.live`
+ * @property {(oldLive: ChatState, added: ChatState[]) => void} replaceLive  append `added` then `store.live`;
+ *   when `added[0]` is `oldLive` itself (the live turn was committed as it is) keep its DOM, else drop it
  * @property {() => void} reset  rebuild from `store.segments` and `store.live`
  * @property {(nowMs: number) => void} tick  ~10x/s while a tool runs
  */
@@ -120,7 +122,9 @@ export class ChatStore {
     const transcript = this.committed.concat(events);
     this.committed = transcript; // first: the change event below finds it known
     this.model.set('transcript', transcript);
-    const committed = this.build(events);
+    // The live segment saw every event of this turn: it is the committed turn already.
+    const complete = this.synced && this.live.items.length > 0;
+    const committed = complete ? this.live : this.build(events);
     this.segments.push(committed);
     this.replaceLive(createState(), [committed]);
   }

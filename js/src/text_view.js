@@ -1,8 +1,16 @@
-// The text area's pieces: user prompts, notices, and assistant messages rendered as streaming markdown.
+// The conversation's text pieces: user prompts, notices, and assistant text segments as streaming markdown.
+//
+// A segment's finished blocks are each rendered once into a contained box (CSS `contain: content`), in groups
+// of GROUP_SIZE, so the browser's per-frame layout touches a few group boxes plus the live tail, never every
+// block of a long reply.
 
 import { BlockSplitter } from './blocks.js';
 import { element } from './dom.js';
 import { renderMarkdown } from './markdown.js';
+import { foldLongText } from './prompt_view.js';
+
+/** Finished blocks per group box. */
+const GROUP_SIZE = 24;
 
 /** @typedef {import('./reducer.js').Item} Item */
 /** @typedef {import('./reducer.js').AssistantItem} AssistantItem */
@@ -27,6 +35,8 @@ export class MarkdownMessage {
     this.el.append(this.frozenEl, this.tailEl);
     this.splitter = new BlockSplitter();
     this.rendered = 0;
+    /** @type {HTMLElement | null} the group finished blocks are appended to */
+    this.group = null;
   }
 
   /** Render what arrived since the last flush. */
@@ -34,7 +44,15 @@ export class MarkdownMessage {
     const { text } = this.item;
     if (text.length === this.rendered) return;
     this.rendered = text.length;
-    for (const chunk of this.splitter.update(text)) this.frozenEl.append(this.render(chunk, this.doc));
+    for (const chunk of this.splitter.update(text)) {
+      if (this.group === null || this.group.childElementCount >= GROUP_SIZE) {
+        this.group = element(this.doc, 'div', 'nbs-blocks');
+        this.frozenEl.append(this.group);
+      }
+      const block = element(this.doc, 'div', 'nbs-done');
+      block.append(this.render(chunk, this.doc));
+      this.group.append(block);
+    }
     this.tailEl.replaceChildren(this.render(this.splitter.tail(text), this.doc));
   }
 }
@@ -50,9 +68,11 @@ export function renderItem(doc, item) {
     const message = new MarkdownMessage(doc, item);
     return { el: message.el, message };
   }
+  if (item.kind === 'call') throw new Error('a call item is a tool card (tools_view.js)');
   if (item.kind === 'user') {
+    // A long (pasted) prompt is folded to its first lines, with a button to show it all.
     const el = element(doc, 'div', 'nbs-user', 'user');
-    el.textContent = item.text;
+    el.append(foldLongText(doc, item.text));
     return { el, message: null };
   }
   const el = element(doc, 'div', `nbs-notice nbs-${item.level}`, 'notice');

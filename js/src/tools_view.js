@@ -1,11 +1,13 @@
-// One row per tool call in the tools area (DOM hooks: WIDGET_PROTOCOL.md).
+// A tool call's card, at the point of the turn where the call was made (DOM hooks: WIDGET_PROTOCOL.md).
 //
-// Arguments grow by appending a text node per fragment (O(1) per fragment); the whole text is set once, when
-// the call is final. What the tool prints (its console) grows the same way, as it arrives. Everything from the
-// model or a tool goes through textContent and text nodes, never innerHTML.
+// Head (state badge, name, live timer), arguments, what the tool printed, then its result or error. Arguments
+// grow by appending a text node per fragment (O(1) per fragment) and are formatted once, when the call is
+// final; the console grows the same way. Nothing is rebuilt once shown, so a result the reader expanded stays
+// expanded. Everything from the model or a tool goes through textContent and text nodes, never innerHTML.
 
 import { element } from './dom.js';
-import { formatSeconds } from './format.js';
+import { formatArguments, formatSeconds } from './format.js';
+import { renderResult, renderText } from './results_view.js';
 
 /** @typedef {import('./reducer.js').ToolCall} ToolCall */
 
@@ -16,10 +18,11 @@ const STATE_LABELS = {
   awaiting_approval: 'needs approval',
   done: 'done',
   error: 'error',
-  cancelled: 'cancelled',
+  denied: 'denied',
+  cancelled: 'stopped',
 };
 
-export class ToolRow {
+export class ToolCard {
   /**
    * @param {Document} doc
    * @param {ToolCall} call
@@ -36,9 +39,16 @@ export class ToolRow {
     this.nameEl = element(doc, 'span', 'nbs-tool-name');
     this.timerEl = element(doc, 'span', 'nbs-timer', 'tool-timer');
     head.append(this.badge, this.nameEl, this.timerEl);
-    this.argsEl = element(doc, 'pre', 'nbs-args', 'tool-args');
-    this.argsEl.textContent = call.args;
-    this.errorEl = element(doc, 'div', 'nbs-tool-error');
+    this.argsEl = element(doc, 'div', 'nbs-args', 'tool-args');
+    /** @type {HTMLElement | null} the raw arguments as they stream, until the call is final */
+    this.argsStream = null;
+    this.argsFinal = false;
+    this.resetArgs();
+    /** @type {HTMLElement | null} */
+    this.resultEl = null;
+    /** @type {HTMLElement | null} */
+    this.errorEl = null;
+    this.shownError = '';
     // The console box scrolls in reverse (CSS), so it follows the newest line without reading layout.
     this.consoleBox = element(doc, 'div', 'nbs-console');
     this.consoleBox.hidden = true;
@@ -54,17 +64,35 @@ export class ToolRow {
     this.lastRunShown = 0;
     /** @type {HTMLElement | null} */
     this.approval = null;
-    this.el.append(head, this.argsEl, this.consoleBox, this.errorEl);
+    this.el.append(head, this.argsEl, this.consoleBox);
     this.update();
   }
 
   /** @param {string} fragment */
   appendArgs(fragment) {
-    this.argsEl.append(this.doc.createTextNode(fragment));
+    if (this.argsStream === null) return;
+    this.argsStream.append(this.doc.createTextNode(fragment));
+    this.argsEl.hidden = false;
   }
 
   resetArgs() {
-    this.argsEl.textContent = this.call.args;
+    this.argsFinal = false;
+    this.argsStream = element(this.doc, 'pre', 'nbs-block-body');
+    this.argsStream.textContent = this.call.args;
+    this.argsEl.replaceChildren(this.argsStream);
+    this.argsEl.hidden = !this.call.args;
+  }
+
+  /** Once the arguments are final: show them formatted (long ones collapsed). */
+  finishArgs() {
+    const { state, args } = this.call;
+    if (this.argsFinal || state === 'pending' || state === 'streaming') return;
+    this.argsFinal = true;
+    this.argsStream = null;
+    const text = args ? formatArguments(args) : '';
+    this.argsEl.hidden = !text; // no arguments (`{}`): nothing to show
+    this.argsEl.replaceChildren();
+    if (text) this.argsEl.append(renderText(this.doc, text, 'args-text', 'nbs-args-text'));
   }
 
   /** Reflect the call's state, name, error and timer. */
@@ -74,9 +102,13 @@ export class ToolRow {
     this.el.dataset.state = call.state;
     this.nameEl.textContent = call.name || '(unnamed tool)';
     this.badge.textContent = STATE_LABELS[call.state];
-    this.errorEl.textContent = call.error && call.state !== 'done' ? call.error : '';
-    this.errorEl.hidden = !this.errorEl.textContent;
+    this.finishArgs();
     this.updateConsole();
+    if (call.state === 'done' && this.resultEl === null) {
+      this.resultEl = renderResult(this.doc, call);
+      this.el.append(this.resultEl);
+    }
+    this.showError(call.error && call.state !== 'done' ? call.error : '');
     if (call.state === 'awaiting_approval') this.showApproval();
     else this.hideApproval();
     if (call.state !== 'running') {
@@ -105,6 +137,44 @@ export class ToolRow {
       this.lastRunShown = runs[runs.length - 1].text.length;
       this.consoleBox.hidden = false;
     }
+  }
+
+  /**
+   * The error, or the note for a denied / stopped call: its first line, the rest (a traceback, say) behind a
+   * toggle.
+   * @param {string} message
+   */
+  showError(message) {
+    if (message === this.shownError) return;
+    this.shownError = message;
+    this.errorEl?.remove();
+    this.errorEl = null;
+    if (!message) return;
+    const el = element(this.doc, 'div', 'nbs-tool-error', 'tool-error');
+    el.dataset.kind = this.call.errorKind ?? this.call.state;
+    const cut = message.indexOf('\n');
+    const line = element(this.doc, 'div', 'nbs-tool-error-line');
+    line.textContent = cut === -1 ? message : message.slice(0, cut);
+    el.append(line);
+    const rest = cut === -1 ? '' : message.slice(cut + 1).replace(/\s+$/, '');
+    if (rest) {
+      const details = renderText(this.doc, rest, 'error-details', 'nbs-error-details');
+      details.hidden = true;
+      const toggle = /** @type {HTMLButtonElement} */ (element(this.doc, 'button', 'nbs-button nbs-link', 'error-toggle'));
+      toggle.type = 'button';
+      const show = (/** @type {boolean} */ open) => {
+        details.hidden = !open;
+        toggle.textContent = open ? 'Hide details' : 'Show details';
+        toggle.setAttribute('aria-expanded', String(open));
+      };
+      toggle.addEventListener('click', () => show(details.hidden));
+      show(false);
+      el.append(toggle, details);
+    }
+    // Before the approval buttons, after everything else.
+    if (this.approval !== null) this.approval.before(el);
+    else this.el.append(el);
+    this.errorEl = el;
   }
 
   /** @param {number} nowMs */

@@ -1,17 +1,28 @@
-// One view of a StreamChat: layout, controls, and the DOM for each segment of the store.
+// One view of a StreamChat: the status line, one conversation column, the prompt box.
 //
-// The store notifies every view of changes; a view patches its DOM at once for cheap changes (tool rows,
-// results) and defers markdown to one flush per animation frame. Each segment (a committed turn, or the live
-// turn) owns a wrapper element in each of the three areas, so a commit swaps just the live turn's DOM.
+// The column holds the chat turn by turn (`data-nbstream=turn`): the prompt, an activity line ("3 tools · 2.1s",
+// or "working…" while tools run), then the reply in order — text segments, and each tool call's card where the
+// call was made. In quiet mode (`view="quiet"`) the cards sit in the turn's activity panel, folded, and only
+// the text and the activity line show.
+//
+// The store notifies every view of changes; a view patches its DOM at once for cheap changes (cards) and
+// defers markdown to one flush per animation frame. Nothing finished is ever rebuilt: when a turn is committed
+// the live turn's DOM simply stays (the store hands over the same state), so expanded results stay expanded
+// and the selection and scroll position survive. The page scrolls, not the widget: while the end of the
+// conversation is on screen (an IntersectionObserver on a sentinel says so, without reading layout), a frame
+// that added content scrolls the sentinel into view once; a reader who scrolled away is left alone.
 
 import { element } from './dom.js';
-import { renderResult } from './results_view.js';
+import { activitySummary, formatSeconds } from './format.js';
+import { PromptBox } from './prompt_view.js';
+import { isFinished } from './reducer.js';
 import { FrameScheduler, renderItem } from './text_view.js';
-import { ToolRow } from './tools_view.js';
+import { ToolCard } from './tools_view.js';
 
 /** @typedef {import('./reducer.js').ChatState} ChatState */
 /** @typedef {import('./reducer.js').Change} Change */
 /** @typedef {import('./reducer.js').Item} Item */
+/** @typedef {import('./reducer.js').ToolCall} ToolCall */
 /** @typedef {import('./store.js').ChatStore} ChatStore */
 /** @typedef {import('./text_view.js').MarkdownMessage} MarkdownMessage */
 
@@ -23,19 +34,124 @@ const STATUS_TEXT = {
   awaiting_approval: 'Awaiting approval',
   done: 'Done',
   error: 'Error',
-  cancelled: 'Cancelled',
+  cancelled: 'Stopped',
 };
 /**
  * Shown once the kernel behind this chat is gone (restarted, died, shut down): its Python object and thread
  * went with it, so nothing will ever answer this view again.
  */
 const DISCONNECTED_TEXT = 'Disconnected: the kernel restarted or stopped. Re-run the cell to start a new chat.';
-/** How long Send stays locked after a click if the kernel does not answer with a status change. */
-const SEND_LOCK_MS = 3000;
-/** Distance (px) from the bottom within which an area keeps following new content. */
-const PIN_SLACK = 24;
+/** The controls that talk to the kernel: disabled once it is gone. */
+const KERNEL_CONTROLS = ['send', 'stop', 'prompt', 'approve', 'deny'].map((h) => `[data-nbstream=${h}]`).join(',');
 
-/** The DOM of one segment, spread over the three areas. */
+/** One turn: the prompt, the activity line and panel, and the reply's flow of text segments and cards. */
+class TurnView {
+  /** @param {ChatView} view */
+  constructor(view) {
+    this.view = view;
+    const doc = view.doc;
+    this.el = element(doc, 'section', 'nbs-turn', 'turn');
+    this.activity = element(doc, 'div', 'nbs-activity', 'activity');
+    this.activity.hidden = true;
+    this.summary = /** @type {HTMLButtonElement} */ (element(doc, 'button', 'nbs-activity-summary', 'activity-summary'));
+    this.summary.type = 'button';
+    this.summary.addEventListener('click', () => {
+      this.choice = !this.expanded();
+      this.layout();
+    });
+    this.panel = element(doc, 'div', 'nbs-activity-panel', 'activity-panel');
+    this.activity.append(this.summary, this.panel);
+    this.flow = element(doc, 'div', 'nbs-flow');
+    this.el.append(this.activity, this.flow);
+    /** @type {ToolCard[]} */
+    this.cards = [];
+    /** @type {Map<ToolCard, HTMLElement>} where each card goes in the flow (detailed mode) */
+    this.slots = new Map();
+    /** @type {boolean | null} the reader's choice (the summary clicked), else the mode decides */
+    this.choice = null;
+    this.shown = '';
+  }
+
+  /** @param {HTMLElement} el */
+  addPrompt(el) {
+    this.el.prepend(el);
+  }
+
+  /** @param {ToolCard} card */
+  addCard(card) {
+    const slot = element(this.view.doc, 'span', 'nbs-slot');
+    this.flow.append(slot);
+    this.slots.set(card, slot);
+    this.cards.push(card);
+    this.activity.hidden = false;
+    this.place(card);
+    this.refresh(this.view.store.now());
+  }
+
+  /** @param {ToolCard} card */
+  place(card) {
+    if (this.view.quiet) this.panel.append(card.el);
+    else this.slots.get(card)?.after(card.el);
+  }
+
+  expanded() {
+    if (this.choice !== null) return this.choice;
+    if (!this.view.quiet) return true;
+    // A call waiting for Approve / Deny is never folded away.
+    return this.cards.some((card) => card.call.state === 'awaiting_approval');
+  }
+
+  /** Put every card where the mode says (the mode changed). */
+  placeAll() {
+    for (const card of this.cards) this.place(card);
+  }
+
+  /** Show or fold the cards. */
+  layout() {
+    const expanded = this.expanded();
+    this.summary.setAttribute('aria-expanded', String(expanded));
+    this.el.dataset.folded = String(!expanded);
+    this.panel.hidden = !this.view.quiet || !expanded;
+  }
+
+  /**
+   * The activity line: what runs now (with timers), or what the turn did. O(calls of this turn).
+   * @param {number} nowMs
+   */
+  refresh(nowMs) {
+    const calls = this.cards.map((card) => card.call);
+    if (calls.length === 0) return;
+    const waiting = calls.filter((call) => call.state === 'awaiting_approval');
+    const live = calls.filter((call) => !isFinished(call));
+    let state = 'done';
+    let text;
+    if (waiting.length > 0) {
+      state = 'approval';
+      text = `needs approval · ${waiting.map((call) => call.name).join(', ')}`;
+    } else if (live.length > 0) {
+      state = 'working';
+      const parts = live.map((call) =>
+        call.state === 'running' && call.startedMs !== null
+          ? `${call.name} ${formatSeconds((nowMs - call.startedMs) / 1000)}`
+          : call.name,
+      );
+      text = `working… · ${parts.join(', ')}`;
+    } else {
+      const failed = calls.filter((call) => call.state === 'error').length;
+      text = activitySummary(calls) + (failed > 0 ? ` · ${failed} failed` : '');
+    }
+    if (text === this.shown && this.activity.dataset.state === state) return;
+    const wasApproval = this.activity.dataset.state === 'approval';
+    this.shown = text;
+    this.summary.textContent = text;
+    this.activity.dataset.state = state;
+    if (wasApproval !== (state === 'approval') || this.summary.getAttribute('aria-expanded') === null) {
+      this.layout();
+    }
+  }
+}
+
+/** The DOM of one segment of the store (committed turns, or the live turn): its turns, in order. */
 class SegmentView {
   /**
    * @param {ChatView} view
@@ -44,34 +160,51 @@ class SegmentView {
   constructor(view, state) {
     this.view = view;
     this.state = state;
-    const doc = view.doc;
-    this.textEl = element(doc, 'div', 'nbs-segment');
-    this.toolsEl = element(doc, 'div', 'nbs-segment');
-    this.resultsEl = element(doc, 'div', 'nbs-segment');
+    this.el = element(view.doc, 'div', 'nbs-segment');
+    /** @type {TurnView[]} */
+    this.turns = [];
     /** @type {Map<Item, MarkdownMessage>} */
     this.messages = new Map();
-    /** @type {Map<string, ToolRow>} */
-    this.rows = new Map();
+    /** @type {Map<string, {card: ToolCard, turn: TurnView}>} */
+    this.cards = new Map();
     for (const item of state.items) this.addItem(item);
-    for (const call of state.calls.values()) this.addRow(call);
-    for (const call of state.results) this.resultsEl.append(renderResult(doc, call));
     for (const message of this.messages.values()) message.flush();
   }
 
-  /** @param {Item} item */
-  addItem(item) {
-    const { el, message } = renderItem(this.view.doc, item);
-    if (message !== null) this.messages.set(item, message);
-    this.textEl.append(el);
-    return message;
+  /** The turn new items go to (one is made for a reply that came without a prompt). */
+  currentTurn() {
+    const last = this.turns[this.turns.length - 1];
+    return last ?? this.newTurn();
   }
 
-  /** @param {import('./reducer.js').ToolCall} call */
-  addRow(call) {
-    const row = new ToolRow(this.view.doc, call, (content) => this.view.store.send(content));
-    row.tick(this.view.store.now());
-    this.rows.set(call.id, row);
-    this.toolsEl.append(row.el);
+  newTurn() {
+    const turn = new TurnView(this.view);
+    this.turns.push(turn);
+    this.el.append(turn.el);
+    return turn;
+  }
+
+  /**
+   * @param {Item} item
+   * @returns {MarkdownMessage | null}
+   */
+  addItem(item) {
+    if (item.kind === 'call') {
+      const turn = this.currentTurn();
+      const card = new ToolCard(this.view.doc, item.call, (content) => this.view.store.send(content));
+      card.tick(this.view.store.now());
+      this.cards.set(item.call.id, { card, turn });
+      turn.addCard(card);
+      return null;
+    }
+    const { el, message } = renderItem(this.view.doc, item);
+    if (item.kind === 'user') {
+      this.newTurn().addPrompt(el);
+      return null;
+    }
+    if (message !== null) this.messages.set(item, message);
+    this.currentTurn().flow.append(el);
+    return message;
   }
 
   /** @param {Change[]} changes */
@@ -88,24 +221,21 @@ class SegmentView {
           if (message) this.view.dirty.add(message);
           break;
         }
-        case 'call':
-          this.addRow(change.call);
-          break;
         case 'args':
-          this.rows.get(change.call.id)?.appendArgs(change.fragment);
+          this.cards.get(change.call.id)?.card.appendArgs(change.fragment);
           break;
         case 'args-reset':
-          this.rows.get(change.call.id)?.resetArgs();
+          this.cards.get(change.call.id)?.card.resetArgs();
           break;
         case 'call-state': {
-          const row = this.rows.get(change.call.id);
-          row?.update();
-          row?.tick(this.view.store.now());
+          const entry = this.cards.get(change.call.id);
+          if (entry === undefined) break;
+          const now = this.view.store.now();
+          entry.card.update();
+          entry.card.tick(now);
+          entry.turn.refresh(now);
           break;
         }
-        case 'result':
-          this.resultsEl.append(renderResult(this.view.doc, change.call));
-          break;
         default:
           break;
       }
@@ -114,14 +244,26 @@ class SegmentView {
 
   /** @param {number} nowMs */
   tick(nowMs) {
-    for (const row of this.rows.values()) row.tick(nowMs);
+    for (const { card } of this.cards.values()) card.tick(nowMs);
+    for (const turn of this.turns) turn.refresh(nowMs);
+  }
+
+  /** The view mode changed: move the cards, show or fold them. */
+  relayout() {
+    for (const turn of this.turns) {
+      turn.placeAll();
+      turn.layout();
+    }
+  }
+
+  /** A committed segment: its turns will not change again (CSS may skip their layout while off screen). */
+  settle() {
+    this.el.dataset.committed = 'true';
   }
 
   remove() {
     for (const message of this.messages.values()) this.view.dirty.delete(message);
-    this.textEl.remove();
-    this.toolsEl.remove();
-    this.resultsEl.remove();
+    this.el.remove();
   }
 }
 
@@ -135,21 +277,26 @@ export class ChatView {
     this.model = store.model;
     this.host = host;
     this.doc = host.ownerDocument;
-    const win = /** @type {Window} */ (this.doc.defaultView);
+    this.win = /** @type {Window} */ (this.doc.defaultView);
     /** @type {Set<MarkdownMessage>} messages with text not rendered yet */
     this.dirty = new Set();
     /** @type {SegmentView[]} */
     this.segments = [];
     /** @type {SegmentView | null} */
     this.live = null;
-    /** @type {ReturnType<typeof setTimeout> | null} */
-    this.sendLock = null;
-    this.scheduler = new FrameScheduler(win, () => this.flush());
+    this.quiet = false;
+    /** Whether the end of the conversation is on screen, so new content should stay in view. */
+    this.pinned = false;
+    /** Whether content was added since the last flush. */
+    this.grew = false;
+    this.scheduler = new FrameScheduler(this.win, () => this.flush());
     this.onStatus = this.onStatus.bind(this);
+    this.onViewMode = this.onViewMode.bind(this);
     /** Whether the kernel is gone: then this view is frozen as it was (see `disconnect`). */
     this.disconnected = false;
     this.disconnect = this.disconnect.bind(this);
     this.buildLayout();
+    this.onViewMode();
     this.rebuild();
     this.onStatus();
     // ipywidgets sets `comm_live` false, firing this event, when the widget manager drops the kernel's comms:
@@ -172,119 +319,84 @@ export class ChatView {
     this.statusEl.append(this.dot, this.statusText, this.modelEl);
     this.statusEl.setAttribute('role', 'status');
 
-    this.textArea = element(doc, 'div', 'nbs-area nbs-text', 'text');
-    this.toolsArea = element(doc, 'div', 'nbs-area nbs-tools', 'tools');
-    this.resultsArea = element(doc, 'div', 'nbs-area nbs-results', 'results');
-    const side = element(doc, 'div', 'nbs-side');
-    side.append(pane(doc, 'Tools', this.toolsArea), pane(doc, 'Results', this.resultsArea));
-    const body = element(doc, 'div', 'nbs-body');
-    body.append(pane(doc, 'Conversation', this.textArea), side);
+    // The conversation: one column. It scrolls only if the page gives it a maximum height (--nbs-max-height).
+    this.log = element(doc, 'div', 'nbs-log', 'text');
+    this.log.setAttribute('role', 'log');
+    this.sentinel = element(doc, 'div', 'nbs-end');
+    this.log.append(this.sentinel);
 
-    this.prompt = /** @type {HTMLTextAreaElement} */ (element(doc, 'textarea', 'nbs-prompt', 'prompt'));
-    this.prompt.rows = 2;
-    this.prompt.placeholder = 'Message the model — Enter to send, Shift+Enter for a new line';
-    this.prompt.setAttribute('aria-label', 'Prompt');
-    this.sendButton = button(doc, 'Send', 'send', 'nbs-button nbs-primary');
-    this.stopButton = button(doc, 'Stop', 'stop', 'nbs-button nbs-danger');
-    const controls = element(doc, 'div', 'nbs-controls');
-    controls.append(this.prompt, this.sendButton, this.stopButton);
-
-    this.root.append(this.statusEl, body, controls);
+    this.prompt = new PromptBox(doc, {
+      onSend: (text) => this.store.send({ type: 'send', prompt: text }),
+      onStop: () => this.store.send({ type: 'stop' }),
+    });
+    this.root.append(this.statusEl, this.log, this.prompt.el);
     this.host.append(this.root);
 
-    this.prompt.addEventListener('keydown', (event) => this.onKey(event));
-    this.sendButton.addEventListener('click', () => this.submit());
-    this.stopButton.addEventListener('click', () => this.store.send({ type: 'stop' }));
-    /** @type {Map<HTMLElement, boolean>} whether each area follows new content */
-    this.pinned = new Map();
-    for (const area of [this.textArea, this.toolsArea, this.resultsArea]) {
-      this.pinned.set(area, true);
-      area.addEventListener('scroll', () => {
-        this.pinned.set(area, area.scrollHeight - area.scrollTop - area.clientHeight <= PIN_SLACK);
+    /** @type {IntersectionObserver | null} */
+    this.observer = null;
+    if (typeof this.win.IntersectionObserver === 'function') {
+      this.observer = new this.win.IntersectionObserver((entries) => {
+        for (const entry of entries) this.pinned = entry.isIntersecting;
       });
+      this.observer.observe(this.sentinel);
     }
   }
 
-  /** @param {KeyboardEvent} event */
-  onKey(event) {
-    event.stopPropagation();
-    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
-    event.preventDefault();
-    this.submit();
-  }
-
-  submit() {
-    const prompt = this.prompt.value;
-    if (!prompt.trim() || this.sendButton.disabled) return;
-    this.store.send({ type: 'send', prompt });
-    this.prompt.value = '';
-    // Until the kernel's status says the turn started, a second Enter must not send twice.
-    this.sendLock = setTimeout(() => {
-      this.sendLock = null;
-      this.updateButtons();
-    }, SEND_LOCK_MS);
-    this.updateButtons();
+  onViewMode() {
+    const quiet = this.model.get('view') === 'quiet';
+    this.root.dataset.view = quiet ? 'quiet' : 'detailed';
+    if (quiet === this.quiet) return;
+    this.quiet = quiet;
+    for (const segment of this.segments) segment.relayout();
+    this.live?.relayout();
   }
 
   onStatus() {
     if (this.disconnected) return;
     const status = String(this.model.get('status') ?? 'idle');
     const message = String(this.model.get('status_message') ?? '');
-    if (this.sendLock !== null && status !== this.lastStatus) this.releaseSendLock();
-    this.lastStatus = status;
     this.root.dataset.status = status;
     const label = STATUS_TEXT[/** @type {keyof STATUS_TEXT} */ (status)] ?? status;
     this.statusText.textContent = message && (status === 'error' || status === 'cancelled') ? `${label}: ${message}` : label;
     this.statusText.title = message;
     this.modelEl.textContent = String(this.model.get('model_label') ?? '');
-    this.updateButtons();
-  }
-
-  releaseSendLock() {
-    if (this.sendLock !== null) clearTimeout(this.sendLock);
-    this.sendLock = null;
-  }
-
-  updateButtons() {
-    if (this.disconnected) return;
-    const running = RUNNING.has(this.lastStatus ?? '');
-    this.sendButton.disabled = running || this.sendLock !== null;
-    this.stopButton.disabled = !running;
+    this.prompt.setBusy(RUNNING.has(status));
   }
 
   /**
-   * The kernel is gone: stop everything that moves (tool timers, the pulsing dot, the send lock), disable
-   * every control (nothing would handle a click) and say how to get a working chat back. What was shown stays.
+   * The kernel is gone: stop everything that moves (tool timers, the pulsing dot), disable every control that
+   * talks to the kernel (nothing would handle a click) and say how to get a working chat back. What was shown
+   * stays, and can still be read, expanded and folded.
    */
   disconnect() {
     if (this.disconnected) return;
     this.disconnected = true;
-    this.releaseSendLock();
     // The ticker only drives tool timers, and no event will ever stop the running ones now.
     this.store.stopTicker();
     this.root.dataset.status = 'disconnected';
     this.statusText.textContent = DISCONNECTED_TEXT;
     this.statusText.title = DISCONNECTED_TEXT;
-    for (const control of this.root.querySelectorAll('button, textarea')) {
+    this.prompt.setDisabled(true);
+    for (const control of this.root.querySelectorAll(KERNEL_CONTROLS)) {
       /** @type {HTMLButtonElement | HTMLTextAreaElement} */ (control).disabled = true;
     }
   }
 
-  /** Drop every segment's DOM and build it again from the store. */
+  /** Drop every segment's DOM and build it again from the store (a new view, a cleared or rewritten chat). */
   rebuild() {
     for (const segment of this.segments) segment.remove();
     this.live?.remove();
     this.segments = this.store.segments.map((state) => this.mount(state));
+    for (const segment of this.segments) segment.settle();
     this.live = this.mount(this.store.live);
+    this.grew = true;
     this.scheduler.request();
   }
 
   /** @param {ChatState} state */
   mount(state) {
     const segment = new SegmentView(this, state);
-    this.textArea.append(segment.textEl);
-    this.toolsArea.append(segment.toolsEl);
-    this.resultsArea.append(segment.resultsEl);
+    this.sentinel.before(segment.el);
     return segment;
   }
 
@@ -297,17 +409,32 @@ export class ChatView {
   changes(state, changes) {
     if (this.live === null || this.live.state !== state) return;
     this.live.apply(changes);
+    this.grew = true;
     this.scheduler.request();
   }
 
   /**
-   * @param {ChatState} _old
+   * The live segment was replaced. When the store committed the live turn as it is (`added[0]` is the old live
+   * state), its DOM stays exactly as it is and becomes a committed segment: nothing is rebuilt.
+   * @param {ChatState} old
    * @param {ChatState[]} added
    */
-  replaceLive(_old, added) {
-    this.live?.remove();
-    for (const state of added) this.segments.push(this.mount(state));
+  replaceLive(old, added) {
+    let rest = added;
+    if (this.live !== null && this.live.state === old && added[0] === old) {
+      this.live.settle();
+      this.segments.push(this.live);
+      rest = added.slice(1);
+    } else {
+      this.live?.remove();
+    }
+    for (const state of rest) {
+      const segment = this.mount(state);
+      segment.settle();
+      this.segments.push(segment);
+    }
     this.live = this.mount(this.store.live);
+    if (rest.length > 0) this.grew = true;
     this.scheduler.request();
   }
 
@@ -320,43 +447,19 @@ export class ChatView {
     if (!this.disconnected) this.live?.tick(nowMs);
   }
 
-  /** Once per frame: render pending markdown, then keep pinned areas scrolled to the bottom. */
+  /** Once per frame: render pending markdown, then keep the end in view if the reader is there. */
   flush() {
     for (const message of this.dirty) message.flush();
     this.dirty.clear();
-    for (const [area, pinned] of this.pinned) if (pinned) area.scrollTop = area.scrollHeight;
+    if (this.grew && this.pinned) this.sentinel.scrollIntoView({ block: 'nearest' });
+    this.grew = false;
   }
 
   dispose() {
     this.model.off('comm_live_update', this.disconnect);
+    this.observer?.disconnect();
     this.scheduler.cancel();
-    this.releaseSendLock();
+    this.prompt.dispose();
     this.root.remove();
   }
-}
-
-/**
- * @param {Document} doc
- * @param {string} title
- * @param {HTMLElement} area
- */
-function pane(doc, title, area) {
-  const box = element(doc, 'section', 'nbs-pane');
-  const heading = element(doc, 'div', 'nbs-pane-title');
-  heading.textContent = title;
-  box.append(heading, area);
-  return box;
-}
-
-/**
- * @param {Document} doc
- * @param {string} label
- * @param {string} hook
- * @param {string} className
- */
-function button(doc, label, hook, className) {
-  const el = /** @type {HTMLButtonElement} */ (element(doc, 'button', className, hook));
-  el.type = 'button';
-  el.textContent = label;
-  return el;
 }

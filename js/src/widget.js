@@ -2,10 +2,11 @@
 //
 // `initialize` runs once per model: it creates the store and listens for custom messages before any view
 // exists, so nothing the kernel sends is lost, and the store says "attach" (the kernel then commits finished
-// turns as messages that the store appends to the model's `transcript`, instead of re-sending the whole trait). `render` runs once per view (the same chat displayed twice,
-// a reloaded page): it builds the DOM from the store, then says "ready" so the kernel sends the turn in
-// progress. Both return cleanups that remove every listener, timer and animation frame they created.
+// turns as messages that the store appends to the model's `transcript`, instead of re-sending the whole
+// trait). `render` runs once per view (the same chat displayed twice, a reloaded page): it builds the DOM from
+// the store, then says "ready" so the kernel sends the turn in progress. Both return cleanups that remove every listener, timer and animation frame they created.
 
+import { attachCodeActions } from './code_blocks.js';
 import { ChatStore } from './store.js';
 import { ChatView } from './view.js';
 
@@ -48,15 +49,19 @@ function render({ model, el }) {
     stopOwnStore = store.start();
   }
   const view = new ChatView(store, el);
+  const detachCodeActions = attachCodeActions(el, model); // Copy / Insert on code blocks (code_blocks.js)
   const unsubscribe = store.subscribe(view);
   const onStatus = () => view.onStatus();
   for (const name of ['change:status', 'change:status_message', 'change:model_label']) model.on(name, onStatus);
+  model.on('change:view', view.onViewMode);
   store.send({ type: 'ready' });
   return () => {
     for (const name of ['change:status', 'change:status_message', 'change:model_label']) {
       model.off(name, onStatus);
     }
+    model.off('change:view', view.onViewMode);
     unsubscribe();
+    detachCodeActions();
     view.dispose();
     stopOwnStore?.();
   };

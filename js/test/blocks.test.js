@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { BlockSplitter } from '../src/blocks.js';
+import { BlockSplitter, CONTINUED } from '../src/blocks.js';
 
 /**
  * Feed `text` in pieces of `step` characters; return every chunk and the final tail.
@@ -89,13 +89,14 @@ describe('block splitting', () => {
     const text = `Intro\n\n\`\`\`py\n${lines.join('\n')}\n\`\`\`\n\nDone.`;
     const { chunks, tail, maxTailSeen } = stream(text, 17, 2048);
     assert.ok(chunks.length > 5, `cut into ${chunks.length} chunks`);
-    for (const chunk of chunks.slice(1, -1)) {
-      assert.ok(chunk.startsWith('```py\n'), 'each piece opens the fence again');
+    for (const chunk of chunks.slice(2, -1)) {
+      assert.ok(chunk.startsWith(`\`\`\`py${CONTINUED}\n`), 'each piece opens the fence again, marked as continued');
       assert.ok(chunk.endsWith('```\n'), 'and closes it');
     }
     assert.ok(maxTailSeen < 2048 + 100, `tail stays small (${maxTailSeen})`);
     assert.equal(tail, 'Done.');
-    const body = chunks.slice(1).join('').replace(/```py\n|```\n\n?/g, '');
+    assert.ok(chunks[1].startsWith('```py\n') && chunks[1].endsWith('```\n'), 'the first piece: the fence as written');
+    const body = chunks.slice(1).join('').replace(/```py\uE000?\n|```\n\n?/g, '');
     assert.equal(body, `${lines.join('\n')}\n`, 'no line lost or doubled');
   });
 

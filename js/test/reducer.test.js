@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { apply, createState, MAX_CONSOLE_CHARS } from '../src/reducer.js';
-import { ToolRow } from '../src/tools_view.js';
+import { ToolCard } from '../src/tools_view.js';
 import { makeWindow } from './helpers.js';
 
 const NOW = 1_700_000_000_000;
@@ -48,6 +48,23 @@ describe('text', () => {
     ]);
   });
 
+  test('a tool call sits where it was made: text after it is a new segment of the same reply', () => {
+    const { state } = run([
+      { type: 'user_prompt', text: 'weather?' },
+      { type: 'text_delta', text: 'Let me check.' },
+      started,
+      { type: 'text_delta', text: ' Meanwhile, ' },
+      { type: 'tool_arguments_delta', id: 'c1', fragment: '{}' },
+      { type: 'text_delta', text: 'more.' },
+      { type: 'tool_error', id: 'c1', name: 'weather', kind: 'exception', message: 'ValueError: x' },
+    ]);
+    assert.deepEqual(state.items.map((i) => (i.kind === 'call' ? ['call', i.call.id] : [i.kind, i.text])), [
+      ['user', 'weather?'], ['assistant', 'Let me check.'], ['call', 'c1'], ['assistant', ' Meanwhile, more.'],
+    ]);
+    assert.equal(state.calls.get('c1')?.state, 'error');
+    assert.equal(state.calls.get('c1')?.errorKind, 'exception');
+  });
+
   test('unknown and malformed events change nothing', () => {
     const { state, changes } = run([null, 42, 'x', {}, { type: 'future_event', x: 1 }, { type: 'usage' }]);
     assert.equal(changes.length, 0);
@@ -58,7 +75,7 @@ describe('text', () => {
 describe('tool calls', () => {
   test('pending -> streaming -> running -> done, with args and result', () => {
     const state = createState();
-    assert.deepEqual(apply(state, started, NOW).map((c) => c.type), ['call']);
+    assert.deepEqual(apply(state, started, NOW).map((c) => c.type), ['item', 'call']);
     const call = state.calls.get('c1');
     assert.equal(call?.state, 'pending');
     const delta = apply(state, { type: 'tool_arguments_delta', id: 'c1', fragment: '{"city": ' }, NOW);
@@ -104,8 +121,9 @@ describe('tool calls', () => {
     ]);
     assert.equal(state.calls.get('c1')?.state, 'awaiting_approval');
     apply(state, { type: 'tool_error', id: 'c1', name: 'weather', kind: 'denied', message: 'denied by user' }, NOW);
-    assert.equal(state.calls.get('c1')?.state, 'error');
+    assert.equal(state.calls.get('c1')?.state, 'denied', 'a decision of the user, not an error');
     assert.equal(state.calls.get('c1')?.error, 'denied by user');
+    assert.equal(state.calls.get('c1')?.errorKind, 'denied');
     const other = run([started, { type: 'tool_error', id: 'c1', name: 'weather', kind: 'cancelled', message: 'stop' }]);
     assert.equal(other.state.calls.get('c1')?.state, 'cancelled');
   });
@@ -212,7 +230,9 @@ describe('tool output', () => {
       out('stdout', 'fetching\n'), out('stdout', 'parsing\n'), out('stderr', 'slow!\n'),
       out('stdout', 'other\n', 'c2'), out('log', 'WARNING:x:y\n'), out('stdout', '', 'c1'),
     ].flatMap((event) => apply(state, event, NOW));
-    assert.deepEqual(changes.map((c) => c.type), ['call-state', 'call-state', 'call-state', 'call', 'call-state', 'call-state']);
+    assert.deepEqual(changes.map((c) => c.type), [
+      'call-state', 'call-state', 'call-state', 'item', 'call', 'call-state', 'call-state',
+    ]);
     assert.deepEqual(state.calls.get('c1')?.console, [
       { stream: 'stdout', text: 'fetching\nparsing\n' },
       { stream: 'stderr', text: 'slow!\n' },
@@ -245,7 +265,7 @@ describe('tool output', () => {
     const state = createState();
     apply(state, running, NOW);
     const call = /** @type {any} */ (state.calls.get('c1'));
-    const row = new ToolRow(doc, call, () => {});
+    const row = new ToolCard(doc, call, () => {});
     const box = /** @type {HTMLElement} */ (row.el.querySelector('[data-nbstream=tool-output]'));
     assert.equal(box.closest('.nbs-console')?.hasAttribute('hidden'), true, 'no output, no box');
     apply(state, out('stdout', '<img src=x onerror=alert(1)>\n'), NOW);
@@ -260,7 +280,7 @@ describe('tool output', () => {
     assert.equal(box.firstChild, first, 'earlier text is kept, not re-rendered');
     assert.deepEqual([...box.children].map((el) => /** @type {HTMLElement} */ (el).dataset.stream), ['stdout', 'stderr']);
     // A view made later (a reload) renders the whole console at once.
-    const again = new ToolRow(doc, call, () => {});
+    const again = new ToolCard(doc, call, () => {});
     assert.equal(again.el.querySelector('[data-nbstream=tool-output]')?.textContent, box.textContent);
   });
 });

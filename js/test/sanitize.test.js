@@ -3,12 +3,23 @@ import { describe, test } from 'node:test';
 
 import { JSDOM } from 'jsdom';
 
+import { codeOf } from '../src/code_blocks.js';
 import { isSafeUrl, renderMarkdown, sanitize } from '../src/markdown.js';
 
 // A window that *would* run scripts and inline handlers, to catch anything executable that slips through.
-const dom = new JSDOM('<!doctype html><body></body>', { runScripts: 'dangerously', pretendToBeVisual: true });
-const win = dom.window;
-const doc = win.document;
+const makeWindow = () =>
+  new JSDOM('<!doctype html><body></body>', { runScripts: 'dangerously', pretendToBeVisual: true }).window;
+let win = makeWindow();
+let doc = win.document;
+/**
+ * A fresh window: jsdom adds listeners to the window for every document it makes (DOMPurify makes one per
+ * call), so events in a window that rendered thousands of blocks get slow.
+ */
+function freshWindow() {
+  win.close();
+  win = makeWindow();
+  doc = win.document;
+}
 
 const ALLOWED_TAGS = new Set([
   'A', 'BLOCKQUOTE', 'BR', 'CODE', 'DEL', 'EM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HR', 'LI', 'OL', 'P', 'PRE',
@@ -16,23 +27,42 @@ const ALLOWED_TAGS = new Set([
 ]);
 const ALLOWED_ATTRS = new Set(['href', 'title', 'start', 'align', 'target', 'rel']);
 const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
+// What code_blocks.js adds around a code block (made with DOM calls): only inside its wrapper, only these.
+const CODE_TAGS = new Set(['DIV', 'SPAN', 'BUTTON']);
+const CODE_ATTRS = new Set(['class', 'type', 'aria-label', 'data-nbstream', 'data-state']);
+const CODE_CLASSES = /^(?:nbs-code|nbs-code-cont|nbs-code-head|nbs-code-lang|nbs-code-button|hljs|hljs-[a-z0-9_-]+|[a-z]+_+)$/;
+const CODE_HOOKS = new Set(['code', 'copy-code', 'insert-code']);
 
 /**
  * Nothing executable: only allowed tags and attributes, every href resolves to http(s)/mailto, and firing
  * the usual events on every element runs nothing.
  * @param {DocumentFragment} fragment
  * @param {string} vector
+ * @param {{fire?: boolean}} [options]  fire: also fire the events (slow in jsdom; the tag/attribute checks are
+ *   what make the guarantee)
  */
-function assertInert(fragment, vector) {
+function assertInert(fragment, vector, { fire = true } = {}) {
   const host = doc.createElement('div');
   host.append(fragment);
   doc.body.append(host);
   try {
     for (const el of host.querySelectorAll('*')) {
-      assert.ok(ALLOWED_TAGS.has(el.tagName), `${vector}: tag <${el.tagName}> survived`);
+      const chrome = el.closest('.nbs-code') !== null;
+      assert.ok(
+        ALLOWED_TAGS.has(el.tagName) || (chrome && CODE_TAGS.has(el.tagName)),
+        `${vector}: tag <${el.tagName}> survived`,
+      );
       for (const attr of el.attributes) {
-        assert.ok(ALLOWED_ATTRS.has(attr.name), `${vector}: attribute ${attr.name} survived`);
+        assert.ok(
+          ALLOWED_ATTRS.has(attr.name) || (chrome && CODE_ATTRS.has(attr.name)),
+          `${vector}: attribute ${attr.name} survived`,
+        );
       }
+      for (const name of el.classList) assert.match(name, CODE_CLASSES, `${vector}: class ${name}`);
+      if (el.hasAttribute('data-nbstream')) {
+        assert.ok(CODE_HOOKS.has(/** @type {string} */ (el.getAttribute('data-nbstream'))), vector);
+      }
+      if (el.tagName === 'BUTTON') assert.equal(el.getAttribute('type'), 'button');
       const href = el.getAttribute('href');
       if (href !== null) {
         const scheme = new URL(href, 'https://base.invalid/').protocol;
@@ -40,6 +70,7 @@ function assertInert(fragment, vector) {
         assert.equal(el.getAttribute('rel'), 'noopener noreferrer');
         assert.equal(el.getAttribute('target'), '_blank');
       }
+      if (!fire) continue;
       for (const type of ['load', 'error', 'click', 'mouseover', 'focus', 'toggle', 'animationstart']) {
         el.dispatchEvent(new win.Event(type));
       }
@@ -129,6 +160,64 @@ describe('markdown from the model is inert', () => {
     const vector = '<img src=x onerror="window.pwned=1"> and [a link](javascript:window.pwned=1)';
     for (let end = 1; end <= vector.length; end += 1) {
       assertInert(renderMarkdown(vector.slice(0, end), doc), vector.slice(0, end));
+    }
+  });
+});
+
+describe('code blocks from the model are inert, whatever their language label', () => {
+  // Every language code_blocks.js highlights, none, an unknown one, and hostile labels: with every vector.
+  // Aliases (same grammars) and info-string forms: with a few vectors (jsdom makes each render cost ~10 ms).
+  const LABELS = [
+    '', 'python', 'javascript', 'typescript', 'json', 'bash', 'shell', 'sql', 'xml', 'css', 'markdown', 'yaml',
+    'rust', '"><img src=x onerror=window.pwned=1>', '<script>window.pwned=1</script>',
+    'javascript:window.pwned=1', `html onload=window.pwned=1 ${'y'.repeat(300)}`,
+  ];
+  const ALIASES = [
+    'py', 'python3', 'js', 'jsx', 'ts', 'tsx', 'sh', 'zsh', 'console', 'postgresql', 'html', 'svg', 'md', 'yml',
+    'HTML', '{.python}', 'python title="x"',
+  ];
+  const FENCE = '~~~~~~';
+  /** Labels whose blocks also get every event fired on every element (the others: tags and attributes). */
+  const FIRE = new Set(LABELS);
+
+  /**
+   * @param {string} label
+   * @param {string} vector
+   */
+  function check(label, vector) {
+    const name = `${JSON.stringify(label)}: ${vector}`;
+    const fire = FIRE.has(label);
+    const host = assertInert(renderMarkdown(`${FENCE}${label}\n${vector}\n${FENCE}`, doc), name, { fire });
+    const code = host.querySelector('.nbs-code pre > code');
+    assert.equal(code?.textContent, `${vector}\n`, name);
+    const copy = host.querySelector('[data-nbstream=copy-code]');
+    assert.ok(copy, name);
+    assert.equal(codeOf(/** @type {Element} */ (copy)), vector, `${name}: Copy takes the source`);
+    assert.equal(host.querySelector('.nbs-code-lang')?.children.length, 0, 'the label is never markup');
+    return code?.querySelector('span') ? 1 : 0;
+  }
+
+  test(`${MARKDOWN_VECTORS.length} vectors x ${LABELS.length} labels, the code kept exactly`, () => {
+    let highlighted = 0;
+    for (const label of LABELS) {
+      freshWindow();
+      for (const vector of MARKDOWN_VECTORS) highlighted += check(label, vector);
+    }
+    assert.ok(highlighted > MARKDOWN_VECTORS.length * 8, `highlighting ran (${highlighted} blocks)`);
+  });
+
+  test(`${ALIASES.length} aliases and info-string forms`, () => {
+    let highlighted = 0;
+    freshWindow();
+    for (const label of ALIASES) for (const vector of MARKDOWN_VECTORS.slice(0, 8)) highlighted += check(label, vector);
+    assert.ok(highlighted >= ALIASES.length * 6, `highlighting ran (${highlighted} blocks)`);
+  });
+
+  test('a fence still streaming, and a fence inside a list, stay inert', () => {
+    freshWindow();
+    for (const vector of MARKDOWN_VECTORS) {
+      assertInert(renderMarkdown(`\`\`\`html\n${vector}`, doc), `open fence: ${vector}`);
+      assertInert(renderMarkdown(`- item\n\n  \`\`\`js\n  ${vector}\n  \`\`\``, doc), `list: ${vector}`);
     }
   });
 });

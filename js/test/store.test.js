@@ -219,3 +219,32 @@ describe('ChatStore', () => {
     assert.equal(ticks(b), 2);
   });
 });
+
+describe('ChatStore: the end of a turn', () => {
+  test('a complete live turn becomes the committed segment itself: views keep their DOM', () => {
+    const model = new PageModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    const listener = recorder();
+    store.subscribe(listener);
+    model.receive({ type: 'live', transcript_length: turn1.length, events: [] }); // the answer to "ready"
+    model.receive({ type: 'events', events: turn2Live });
+    const live = store.live;
+    model.receive({ type: 'commit', transcript_length: turn1.length, events: turn2Committed });
+    assert.equal(store.segments[1], live, 'the same state, not rebuilt from the committed events');
+    const [kind, old, added] = listener.calls.at(-1);
+    assert.deepEqual([kind, old, added], ['replaceLive', live, [live]]);
+    assert.deepEqual(model.traits.transcript, [...turn1, ...turn2Committed], 'still saved whole');
+  });
+
+  test('a live turn not known complete (no "live" answer yet) is rebuilt from the commit', () => {
+    const model = new PageModel({ transcript: turn1 });
+    const store = new ChatStore(model.proxy());
+    store.start();
+    model.receive({ type: 'events', events: turn2Live.slice(1) }); // joined mid-turn: the prompt was missed
+    const live = store.live;
+    model.receive({ type: 'commit', transcript_length: turn1.length, events: turn2Committed });
+    assert.notEqual(store.segments[1], live);
+    assert.deepEqual(texts(store.segments[1]), ['two', 'second answer']);
+  });
+});

@@ -8,8 +8,12 @@ set -euo pipefail
 venv="${1:-${NBSTREAM_IPYKERNEL6_VENV:-/tmp/nbstream-ipykernel6}}"
 python="${PYTHON:-python3}"
 stamp="$venv/.nbstream-ready"
-# The requirement set; a change here rebuilds the venv.
-requirements=("ipykernel>=6.29,<7" "httpx>=0.27" "httpx-sse>=0.4" "pydantic>=2.7" "anywidget>=0.9" "ipywidgets>=8")
+# The requirement set: ipykernel 6 and nbstream's own runtime dependencies, read from pyproject.toml so the two
+# never drift apart; a change in either rebuilds the venv.
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+mapfile -t runtime < <("$python" -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$root/pyproject.toml")
+requirements=("ipykernel>=6.29,<7" "${runtime[@]}")
 wanted="${requirements[*]}"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" && -x "$venv/bin/python" ]]; then
   echo "$venv/bin/python"

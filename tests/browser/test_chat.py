@@ -7,7 +7,6 @@ clock: same machine), so they see what a user would see, not what the kernel bel
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import textwrap
@@ -103,8 +102,15 @@ def test_text_streams_while_a_tool_runs(lab: Lab, kernel: str) -> None:
     call_id = row.get_attribute("data-tool-id")
     result = lab.page.locator(f"{WIDGET} [data-nbstream=result][data-tool-id='{call_id}']")
     assert "5" in result.inner_text()
-    assert json.loads(row.locator("[data-nbstream=tool-args]").inner_text()) == {"a": 2, "b": 3}
+    assert row.locator("[data-nbstream=tool-args]").inner_text().split("\n") == ["a: 2", "b: 3"]
+    assert row.locator(f"[data-nbstream=result][data-tool-id='{call_id}']").count() == 1  # in its card
     assert "The sum is 5" in widget_text(lab)
+    # One column, in order: the text before the call, the call's card, the text the model wrote while it ran.
+    order = lab.page.locator(f"{WIDGET} [data-nbstream=turn]").first.evaluate(
+        """turn => [...turn.querySelectorAll('[data-nbstream=assistant], [data-nbstream=tool]')].map(
+             el => el.dataset.nbstream === 'tool' ? 'tool' : el.textContent.trim().slice(0, 12))"""
+    )
+    assert order[:3] == ["Let me add t", "tool", "the tool is "], order
 
     running = [s for s in seen if s["tool"] == "running"]
     gained, distinct, covered = growth_while(running)
@@ -201,7 +207,8 @@ def test_model_output_is_inert(lab: Lab) -> None:
 
 
 def test_screenshot_while_a_tool_runs(lab: Lab) -> None:
-    """README's picture: the quickstart caught mid-turn, slow_sum running (its timer counting) as text streams."""
+    """README's picture: the quickstart caught mid-turn, slow_sum running (its timer counting) in its card, at
+    the point of the reply where the model called it, while the text after the call streams."""
     setup = cell(
         """
         import asyncio

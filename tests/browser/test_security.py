@@ -4,9 +4,11 @@ One notebook, one kernel, one turn. A scripted model puts 42 XSS vectors (script
 ``javascript:`` and ``data:`` URLs, SVG/MathML, malformed and mutation markup, markdown links and images) into
 its text, a registered tool's ``str`` argument, tool results (a ``str`` and a ``dict``), a tool's error
 message and tool *names*; it also calls ``os_system``, a function that exists in the notebook but is not
-registered. Every vector tries to set ``window.__pwned``. After the turn the test clicks, hovers and
-fires events on every element of the widget, then checks that the flag is unset, that the widget's DOM holds
-only the elements and attributes the frontend itself makes, and that the vectors read back literally as text.
+registered. Every vector tries to set ``window.__pwned``; a tool prints the payload (its card's console) and
+the user's prompt is long enough to be folded. After the turn the test clicks, hovers and fires events on every
+element of the widget, in the detailed view, then in the quiet view (cards folded into each turn's activity
+panel) folded and unfolded, then checks that the flag is unset, that the widget's DOM holds only the elements
+and attributes the frontend itself makes, and that the vectors read back literally as text.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import json
 from typing import Any
 
 from jupyter_lab import Lab
-from playwright.sync_api import Dialog, Page
+from playwright.sync_api import Dialog, Locator, Page
+from test_approval_and_views import run_cell
 from test_chat import WIDGET, cell, wait_status
 
 ASSISTANT = "[data-nbstream=assistant]"
@@ -96,7 +99,10 @@ SETUP = cell(
 
     @chat.tool
     def echo_text(payload: str) -> str:
-        \"\"\"Return the payload.\"\"\"
+        \"\"\"Print the payload (stdout and stderr), then return it.\"\"\"
+        import sys
+        print(payload)
+        print(vectors[1], file=sys.stderr)
         return payload
 
     @chat.tool
@@ -121,8 +127,10 @@ MARKDOWN_TAGS = {
 }
 SAFE_ATTRIBUTES = {
     *("class", "href", "title", "start", "align", "target", "rel", "type", "disabled", "hidden"),
-    *("role", "placeholder", "rows", "aria-label", "aria-expanded"),
+    *("role", "placeholder", "rows", "aria-label", "aria-expanded", "aria-keyshortcuts"),
 }
+# Inline styles the frontend sets itself: the prompt box's height (prompt_view.js).
+SAFE_STYLED = {"textarea", "div"}
 
 DOM_REPORT = """(root) => {
   const all = [...root.querySelectorAll('*')];
@@ -166,19 +174,24 @@ def is_dangerous_url(value: str) -> bool:
 
 
 def sweep_mouse(lab: Lab) -> None:
-    """Real pointer moves over every visible part of the widget, at the top and the bottom of each area."""
+    """Real pointer moves over every visible part of the widget: each part of the conversation is scrolled into
+    view (the page scrolls, not the widget) and swept with a grid of moves."""
     page = lab.page
-    for position in ("0", "el.scrollHeight"):
-        page.evaluate(
-            f"""() => {{ for (const el of document.querySelectorAll('{WIDGET} .nbs-area'))
-                     el.scrollTop = {position}; }}"""
-        )
-        box = page.locator(WIDGET).bounding_box()
-        assert box is not None
-        for row in range(12):
-            for column in range(16):
+    parts = page.locator(
+        f"{WIDGET} [data-nbstream=status], {WIDGET} [data-nbstream=turn] > *, {WIDGET} .nbs-flow > *"
+    )
+    for part in parts.all():
+        if not part.is_visible():
+            continue
+        part.scroll_into_view_if_needed(timeout=5_000)
+        box = part.bounding_box()
+        if box is None:
+            continue
+        height = min(box["height"], 800)
+        for row in range(6):
+            for column in range(8):
                 page.mouse.move(
-                    box["x"] + (column + 0.5) * box["width"] / 16, box["y"] + (row + 0.5) * box["height"] / 12
+                    box["x"] + (column + 0.5) * box["width"] / 8, box["y"] + (row + 0.5) * height / 6
                 )
 
 
@@ -186,7 +199,11 @@ def check_dom(report: dict[str, Any]) -> None:
     assert set(report["tags"]) <= FRONTEND_TAGS | MARKDOWN_TAGS, report["tags"]
     assert report["foreignButtons"] == 0
     assert report["links"] >= 5  # the markdown links exist, as inert anchors (so the test clicks them)
-    unexpected = [(tag, name) for tag, name, _ in report["attributes"] if name not in SAFE_ATTRIBUTES]
+    unexpected = [
+        (tag, name, value)
+        for tag, name, value in report["attributes"]
+        if name not in SAFE_ATTRIBUTES and not (name == "style" and tag in SAFE_STYLED and "url" not in value)
+    ]
     assert unexpected == []
     dangerous = [(tag, value) for tag, name, value in report["attributes"] if is_dangerous_url(value)]
     assert dangerous == []
@@ -198,15 +215,56 @@ def check_dom(report: dict[str, Any]) -> None:
         "data-collapsed",
         "data-status",
         "data-lm-suppress-shortcuts",
+        "data-view",  # the root: detailed / quiet
+        "data-committed",  # a committed segment
+        "data-folded",  # a turn whose cards are folded; a folded prompt
+        "data-kind",  # a tool error's kind
+        "data-stream",  # a console run: stdout / stderr / log
+        "data-busy",  # the prompt box (prompt_view.js)
+        "data-queued",
+        "data-overflow",
     }
 
 
-def expanded_text(lab: Lab, call_id: str) -> str:
-    result = lab.page.locator(f"{WIDGET} [data-nbstream=result][data-tool-id='{call_id}']")
-    if result.get_attribute("data-collapsed") == "true":
-        result.locator("[data-nbstream=expand]").click()
-    assert result.get_attribute("data-collapsed") in (None, "false")
-    return str(result.locator(".nbs-result-body").evaluate("el => el.textContent"))
+def unfold_all(lab: Lab) -> None:
+    """Every turn's cards shown, every folded prompt and error detail open (poking toggled them at random)."""
+    lab.page.locator(WIDGET).evaluate(
+        """root => {
+          for (const b of root.querySelectorAll('[data-nbstream=activity-summary][aria-expanded=false]')) b.click();
+          for (const b of root.querySelectorAll('[data-nbstream=fold-toggle][aria-expanded=false]')) b.click();
+          for (const b of root.querySelectorAll('[data-nbstream=error-toggle][aria-expanded=false]')) b.click();
+        }"""
+    )
+
+
+def expanded_text(block: Locator) -> str:
+    """The whole text of a result or arguments block (expanded first, if long)."""
+    if block.get_attribute("data-collapsed") == "true":
+        block.locator("[data-nbstream=expand]").click()
+    assert block.get_attribute("data-collapsed") in (None, "false")
+    return str(block.locator(".nbs-block-body").evaluate("el => el.textContent"))
+
+
+def result_text(lab: Lab, call_id: str) -> str:
+    return expanded_text(lab.page.locator(f"{WIDGET} [data-nbstream=result][data-tool-id='{call_id}']"))
+
+
+def poke_and_check(lab: Lab) -> None:
+    """Real clicks and hovers on every link, a real pointer sweep, then every event on every element: nothing
+    runs, nothing opens, the DOM still holds only what the frontend makes."""
+    page = lab.page
+    root = page.locator(WIDGET)
+    for link in root.locator("a").all():
+        if not link.is_visible():
+            continue
+        link.scroll_into_view_if_needed(timeout=5_000)
+        link.hover(force=True, timeout=5_000)
+        link.click(force=True, timeout=5_000, no_wait_after=True)
+    sweep_mouse(lab)
+    assert root.evaluate(POKE_EVERYTHING) > 1000
+    page.wait_for_timeout(500)  # long enough for an image error or a frame load to fire
+    assert page.evaluate("() => window.__pwned") is None
+    check_dom(root.evaluate(DOM_REPORT))
 
 
 def test_xss_vectors_run_nothing_and_show_as_text(lab: Lab) -> None:
@@ -214,7 +272,9 @@ def test_xss_vectors_run_nothing_and_show_as_text(lab: Lab) -> None:
     (lab.server.root / "vectors.json").write_text(json.dumps(VECTORS))
     marker = lab.server.root / "pwned-by-os-system"
     prompt = "Please repeat: " + " ".join(HTML_VECTORS)
-    lab.open(lab.write_notebook("security.ipynb", [SETUP, f"await chat.send({prompt!r})"]))
+    lab.open(
+        lab.write_notebook("security.ipynb", [SETUP, f"await chat.send({prompt!r})", 'chat.view = "quiet"'])
+    )
     page = lab.page
     dialogs: list[str] = []
     popups: list[str] = []  # a link that opens anything (even about:blank running a javascript: URL) fails
@@ -230,7 +290,8 @@ def test_xss_vectors_run_nothing_and_show_as_text(lab: Lab) -> None:
     page.on("dialog", on_dialog)
     page.context.on("page", on_popup)
     url = page.url
-    lab.run_all()
+    run_cell(lab, 0)
+    run_cell(lab, 1)
     wait_status(lab, "done", timeout=60)
     lab.wait_idle()
     root = page.locator(WIDGET)
@@ -239,45 +300,54 @@ def test_xss_vectors_run_nothing_and_show_as_text(lab: Lab) -> None:
     check_dom(root.evaluate(DOM_REPORT))
     assert page.evaluate("() => window.__pwned") is None
 
-    # Poke: real clicks and hovers on every link, a real pointer sweep, then every event on every element.
-    for link in root.locator("a").all():
-        link.scroll_into_view_if_needed(timeout=5_000)
-        link.hover(force=True, timeout=5_000)
-        link.click(force=True, timeout=5_000, no_wait_after=True)
-    sweep_mouse(lab)
-    assert root.evaluate(POKE_EVERYTHING) > 1000
-    page.wait_for_timeout(500)  # long enough for an image error or a frame load to fire
+    # Poke everything in the detailed view, then again in the quiet view (cards folded into activity panels).
+    poke_and_check(lab)
+    # Poking clicked each code block's "Insert" button, which added cells below the chat: find the cell by text.
+    quiet = page.locator(".jp-Notebook .jp-Cell").filter(has_text='chat.view = "quiet"')
+    quiet.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(f"{WIDGET}[data-view=quiet]", timeout=30_000)
+    assert root.locator("[data-nbstream=activity-panel] [data-nbstream=tool]").count() == 5
+    poke_and_check(lab)
+    unfold_all(lab)
+    poke_and_check(lab)
+    unfold_all(lab)
 
-    assert page.evaluate("() => window.__pwned") is None
     assert popups == [] and dialogs == [] and page.url == url
     assert not marker.exists(), "an unregistered name ran the notebook's os_system"
-    check_dom(root.evaluate(DOM_REPORT))
 
     # Model text: raw markup shows as the characters sent, in the user's prompt too.
     text = "".join(str(block.evaluate("el => el.textContent")) for block in root.locator(ASSISTANT).all())
     for vector in HTML_VECTORS:
         assert vector in text, f"not shown literally in the text: {vector}"
     assert "Finished. " + HTML_VECTORS[0] in text
-    assert prompt in str(root.locator("[data-nbstream=user]").evaluate("el => el.textContent"))
+    # The long prompt is folded; unfolded, it reads back literally.
+    user = root.locator("[data-nbstream=user]")
+    assert user.locator("[data-nbstream=fold-toggle]").get_attribute("aria-expanded") == "true"
+    assert prompt == str(user.locator("[data-nbstream=fold-text]").evaluate("el => el.textContent"))
     for label in ("md link 33", "md link 35", "md link 36", "md image 37", "md ref 40"):
         assert label in text
 
     rows = {row.get_attribute("data-tool-name"): row for row in root.locator("[data-nbstream=tool]").all()}
     assert set(rows) == {"echo_text", "echo_dict", "explode", "os_system", HOSTILE_TOOL_NAME}
 
-    # Tool arguments: the raw JSON, as text.
+    # Tool arguments: the multi-line payload as the text it is, under its name.
     for name in ("echo_text", "echo_dict", "explode"):
-        args = str(rows[name].locator("[data-nbstream=tool-args]").evaluate("el => el.textContent"))
-        assert json.loads(args) == {"payload": PAYLOAD}
-        for vector in VECTORS:
-            assert json.dumps(vector, ensure_ascii=False)[1:-1] in args
+        args = expanded_text(rows[name].locator("[data-nbstream=args-text]"))
+        name_line, *lines = args.split("\n")
+        assert name_line == "payload:" and all(line == "" or line.startswith("  ") for line in lines)
+        assert "\n".join(line[2:] for line in lines) == PAYLOAD
+
+    # What a tool printed: its console, as text.
+    printed = str(rows["echo_text"].locator("[data-nbstream=tool-output]").evaluate("el => el.textContent"))
+    assert printed == PAYLOAD + "\n" + HTML_VECTORS[1] + "\n"
 
     # Tool results: the str as it came, the dict as (pretty) JSON, both as text.
     for name in ("echo_text", "echo_dict"):
         assert rows[name].get_attribute("data-state") == "done"
-    text_result = expanded_text(lab, str(rows["echo_text"].get_attribute("data-tool-id")))
+    text_result = result_text(lab, str(rows["echo_text"].get_attribute("data-tool-id")))
     assert text_result == PAYLOAD
-    dict_result = expanded_text(lab, str(rows["echo_dict"].get_attribute("data-tool-id")))
+    dict_result = result_text(lab, str(rows["echo_dict"].get_attribute("data-tool-id")))
     assert json.loads(dict_result) == RESULT_DICT
 
     # A tool's error message, and calls to names that are not registered: error rows, shown as text.

@@ -86,7 +86,7 @@ def test_tool_output_shows_live_in_its_card_and_survives_a_reload(lab: Lab, kern
 
     shown = outputs(lab)
     ARTIFACTS.mkdir(exist_ok=True)
-    lab.page.locator(f"{WIDGET} [data-nbstream=tools]").screenshot(
+    lab.page.locator(f"{WIDGET} [data-nbstream=turn]").screenshot(
         path=ARTIFACTS / f"tool-output-{kernel}.png"
     )
     assert shown["fetch"] == "fetch step 0\nfetch step 1\nfetch step 2\nWARNING:fetcher:fetch almost done\n"
