@@ -1,3 +1,4 @@
+import widget from '../src/widget.js';
 // Test helpers: a jsdom window and a fake anywidget model (kernel side included).
 import { JSDOM } from 'jsdom';
 
@@ -64,3 +65,43 @@ export class FakeModel {
 export function settle(ms = 30) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Unmount functions of the widgets `mount` made, for `unmountAll` (each test file calls it in `afterEach`). */
+/** @type {(() => void)[]} */
+const mounted = [];
+
+export function unmountAll() {
+  for (const unmount of mounted.splice(0).reverse()) unmount();
+}
+
+/**
+ * Mount a model the way anywidget does: `initialize` once, then `render` per view, each with a new proxy.
+ * @param {FakeModel} model
+ * @param {number} [views]
+ */
+export function mount(model, views = 1) {
+  const win = makeWindow();
+  const stopInit = /** @type {() => void} */ (widget.initialize({ model: model.proxy() }));
+  /** @type {HTMLElement[]} */
+  const els = [];
+  /** @type {(() => void)[]} */
+  const stops = [];
+  for (let i = 0; i < views; i += 1) {
+    const el = win.document.createElement('div');
+    win.document.body.append(el);
+    stops.push(/** @type {() => void} */ (widget.render({ model: model.proxy(), el })));
+    els.push(el);
+  }
+  let done = false;
+  const unmount = () => {
+    if (done) return;
+    done = true;
+    for (const stop of stops) stop();
+    stopInit();
+  };
+  mounted.push(unmount);
+  return { win, el: els[0], els, unmount, stops };
+}
+
+/** @param {ParentNode} el @param {string} hook */
+export const q = (el, hook) => /** @type {HTMLElement} */ (el.querySelector(`[data-nbstream="${hook}"]`));

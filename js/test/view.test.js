@@ -2,42 +2,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
-import widget from '../src/widget.js';
-import { FakeModel, makeWindow, settle } from './helpers.js';
+import { FakeModel, mount, q, settle, unmountAll } from './helpers.js';
 import { PageModel } from './page_model.js';
 
-/** @type {(() => void)[]} */
-let cleanups = [];
-afterEach(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-  cleanups = [];
-});
-
-/**
- * `initialize` once, then `render` per view, each with a new proxy (as anywidget does).
- * @param {FakeModel} model
- * @param {number} [views]
- */
-function mount(model, views = 1) {
-  const win = makeWindow();
-  const stopInit = /** @type {() => void} */ (widget.initialize({ model: model.proxy() }));
-  /** @type {HTMLElement[]} */
-  const els = [];
-  /** @type {(() => void)[]} */
-  const stops = [];
-  for (let i = 0; i < views; i += 1) {
-    const el = win.document.createElement('div');
-    win.document.body.append(el);
-    stops.push(/** @type {() => void} */ (widget.render({ model: model.proxy(), el })));
-    els.push(el);
-  }
-  const unmount = () => {
-    for (const stop of stops.splice(0)) stop();
-    stopInit();
-  };
-  cleanups.push(unmount);
-  return { els, unmount };
-}
+afterEach(unmountAll);
 
 /**
  * What ipywidgets does when the widget manager drops the kernel's comms (kernel restarting or dead):
@@ -48,8 +16,6 @@ function loseKernel(model) {
   for (const cb of [...(model.handlers.get('comm_live_update') ?? [])]) cb();
 }
 
-/** @param {ParentNode} el @param {string} hook */
-const q = (el, hook) => /** @type {HTMLElement} */ (el.querySelector(`[data-nbstream="${hook}"]`));
 /** @param {HTMLElement} el */
 const root = (el) => /** @type {HTMLElement} */ (el.querySelector('.nbstream'));
 

@@ -2,47 +2,11 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 
 import widget from '../src/widget.js';
-import { FakeModel, makeWindow, settle } from './helpers.js';
+import { FakeModel, makeWindow, mount, q, settle, unmountAll } from './helpers.js';
 import { PageModel } from './page_model.js';
 
-/** @type {(() => void)[]} */
-let cleanups = [];
-afterEach(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-  cleanups = [];
-});
+afterEach(unmountAll);
 
-/**
- * Mount a model the way anywidget does: `initialize` once, then `render` per view, each with a new proxy.
- * @param {FakeModel} model
- * @param {number} [views]
- */
-function mount(model, views = 1) {
-  const win = makeWindow();
-  const stopInit = /** @type {() => void} */ (widget.initialize({ model: model.proxy() }));
-  /** @type {HTMLElement[]} */
-  const els = [];
-  /** @type {(() => void)[]} */
-  const stops = [];
-  for (let i = 0; i < views; i += 1) {
-    const el = win.document.createElement('div');
-    win.document.body.append(el);
-    stops.push(/** @type {() => void} */ (widget.render({ model: model.proxy(), el })));
-    els.push(el);
-  }
-  let done = false;
-  const unmount = () => {
-    if (done) return;
-    done = true;
-    for (const stop of stops) stop();
-    stopInit();
-  };
-  cleanups.push(unmount);
-  return { win, el: els[0], els, unmount, stops };
-}
-
-/** @param {ParentNode} el @param {string} hook */
-const q = (el, hook) => /** @type {HTMLElement} */ (el.querySelector(`[data-nbstream="${hook}"]`));
 /** @param {ParentNode} el @param {string} hook */
 const qa = (el, hook) => /** @type {HTMLElement[]} */ ([...el.querySelectorAll(`[data-nbstream="${hook}"]`)]);
 
@@ -351,8 +315,8 @@ describe('views, replay and cleanup', () => {
     const win = makeWindow();
     const el = win.document.createElement('div');
     const stop = /** @type {() => void} */ (widget.render({ model: model.proxy(), el }));
-    cleanups.push(stop);
     assert.deepEqual(qa(el, 'assistant').map((a) => a.textContent?.trim()), ['Answer one.', 'Two']);
+    stop();
     // A reloaded page: a new model from the kernel's state (or the saved notebook's), which is that value.
     const reloaded = mount(new PageModel({ transcript: model.traits.transcript }));
     assert.deepEqual(qa(reloaded.el, 'user').map((u) => u.textContent), ['first', 'second']);

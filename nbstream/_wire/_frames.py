@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from httpx_sse import ServerSentEvent
 
+from .._sendable import sendable
 from ._parts import ErrorPart, Part
 
 __all__ = [
@@ -38,7 +39,6 @@ MAX_FRAME_SIZE = 16 * 1024 * 1024
 _SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 _EXCERPT_CHARS = 80
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _LineSplitter:
@@ -248,7 +248,7 @@ def load_json(text: str) -> Any:
     """
     value = _STRICT_JSON.decode(text)
     if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None:
-        return _without_surrogates(value)
+        return sendable(value)
     return value
 
 
@@ -258,16 +258,6 @@ def _refuse_constant(name: str) -> Any:
 
 # Made once: ``json.loads`` with any keyword builds a new decoder per call, on the per-frame path.
 _STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
-def _without_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_without_surrogates(key): _without_surrogates(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_surrogates(item) for item in value]
-    return value
 
 
 def json_text(value: Any) -> str:
