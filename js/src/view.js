@@ -340,6 +340,24 @@ export class ChatView {
       });
       this.observer.observe(this.sentinel);
     }
+    // The observer reports a frame late: a reader who scrolls up between two frames would be pulled back down by
+    // the next one. A scroll that moves up, in anything that holds the conversation, unpins at once; scroll
+    // events run before animation frames, and our own scrolling only ever moves down.
+    /** @type {WeakMap<EventTarget, number>} */
+    this.scrollTops = new WeakMap();
+    this.onScroll = this.onScroll.bind(this);
+    this.doc.addEventListener('scroll', this.onScroll, { capture: true, passive: true });
+  }
+
+  /** @param {Event} event */
+  onScroll(event) {
+    const target = event.target;
+    const scroller = target === this.doc ? this.doc.scrollingElement : /** @type {Element | null} */ (target);
+    if (!scroller || !scroller.contains(this.sentinel)) return;
+    const top = scroller.scrollTop;
+    const before = this.scrollTops.get(scroller);
+    this.scrollTops.set(scroller, top);
+    if (before !== undefined && top < before) this.pinned = false;
   }
 
   onViewMode() {
@@ -458,6 +476,7 @@ export class ChatView {
   dispose() {
     this.model.off('comm_live_update', this.disconnect);
     this.observer?.disconnect();
+    this.doc.removeEventListener('scroll', this.onScroll, { capture: true });
     this.scheduler.cancel();
     this.prompt.dispose();
     this.root.remove();
