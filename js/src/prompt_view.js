@@ -20,13 +20,8 @@
 // the window's height, whichever is smaller; past that it scrolls. It is measured on input and when the value
 // is set from script, never on a timer, so streaming text costs nothing here.
 //
-// Layout assumed (the view places `.el`): the prompt's position must not depend on how long the conversation
-// is. Recommended: `.el` is the last child of the conversation pane; the pane has a fixed height and is a
-// flex column, the scrolling conversation area takes the rest (`flex: 1 1 auto; min-height: 0`), `.el` is
-// `flex: none`. Then streamed text scrolls inside the conversation area and never moves the prompt, and a
-// growing prompt takes its room from the conversation area, not from the page. Nothing below the pane's top
-// may grow above `.el` (tools and results live beside or below it, not above). The prompt may also sit above
-// the conversation; either way the box never asks its container to move.
+// Layout: the view places `.el` below the conversation, and keeps it in place while a reply streams (see
+// follow.js: the room reserved at each send, and following the end).
 
 import { element } from './dom.js';
 

@@ -8,14 +8,14 @@
 // The store notifies every view of changes; a view patches its DOM at once for cheap changes (cards) and
 // defers markdown to one flush per animation frame. Nothing finished is ever rebuilt: when a turn is committed
 // the live turn's DOM simply stays (the store hands over the same state), so expanded results stay expanded
-// and the selection and scroll position survive. The page scrolls, not the widget: while the end of the
-// conversation is on screen (an IntersectionObserver on a sentinel says so, without reading layout), a frame
-// that added content scrolls the sentinel into view once; a reader who scrolled away is left alone.
+// and the selection and scroll position survive. The page scrolls, not the widget; `Follower` (follow.js) keeps
+// the end in view while the reader is there, and the prompt box in place while a reply streams.
 
 import { element } from './dom.js';
 import { activitySummary, formatSeconds } from './format.js';
 import { PromptBox } from './prompt_view.js';
 import { isFinished } from './reducer.js';
+import { Follower } from './follow.js';
 import { FrameScheduler, renderItem } from './text_view.js';
 import { ToolCard } from './tools_view.js';
 
@@ -285,8 +285,6 @@ export class ChatView {
     /** @type {SegmentView | null} */
     this.live = null;
     this.quiet = false;
-    /** Whether the end of the conversation is on screen, so new content should stay in view. */
-    this.pinned = false;
     /** Whether content was added since the last flush. */
     this.grew = false;
     this.scheduler = new FrameScheduler(this.win, () => this.flush());
@@ -326,38 +324,16 @@ export class ChatView {
     this.log.append(this.sentinel);
 
     this.prompt = new PromptBox(doc, {
-      onSend: (text) => this.store.send({ type: 'send', prompt: text }),
+      onSend: (text) => {
+        this.follow.reserveRoom();
+        this.store.send({ type: 'send', prompt: text });
+      },
       onStop: () => this.store.send({ type: 'stop' }),
     });
     this.root.append(this.statusEl, this.log, this.prompt.el);
     this.host.append(this.root);
 
-    /** @type {IntersectionObserver | null} */
-    this.observer = null;
-    if (typeof this.win.IntersectionObserver === 'function') {
-      this.observer = new this.win.IntersectionObserver((entries) => {
-        for (const entry of entries) this.pinned = entry.isIntersecting;
-      });
-      this.observer.observe(this.sentinel);
-    }
-    // The observer reports a frame late: a reader who scrolls up between two frames would be pulled back down by
-    // the next one. A scroll that moves up, in anything that holds the conversation, unpins at once; scroll
-    // events run before animation frames, and our own scrolling only ever moves down.
-    /** @type {WeakMap<EventTarget, number>} */
-    this.scrollTops = new WeakMap();
-    this.onScroll = this.onScroll.bind(this);
-    this.doc.addEventListener('scroll', this.onScroll, { capture: true, passive: true });
-  }
-
-  /** @param {Event} event */
-  onScroll(event) {
-    const target = event.target;
-    const scroller = target === this.doc ? this.doc.scrollingElement : /** @type {Element | null} */ (target);
-    if (!scroller || !scroller.contains(this.sentinel)) return;
-    const top = scroller.scrollTop;
-    const before = this.scrollTops.get(scroller);
-    this.scrollTops.set(scroller, top);
-    if (before !== undefined && top < before) this.pinned = false;
+    this.follow = new Follower(this.log, this.sentinel, this.prompt.el);
   }
 
   onViewMode() {
@@ -457,6 +433,7 @@ export class ChatView {
   }
 
   reset() {
+    this.follow.releaseRoom();
     this.rebuild();
   }
 
@@ -469,14 +446,13 @@ export class ChatView {
   flush() {
     for (const message of this.dirty) message.flush();
     this.dirty.clear();
-    if (this.grew && this.pinned) this.sentinel.scrollIntoView({ block: 'nearest' });
+    if (this.grew) this.follow.keepInView();
     this.grew = false;
   }
 
   dispose() {
     this.model.off('comm_live_update', this.disconnect);
-    this.observer?.disconnect();
-    this.doc.removeEventListener('scroll', this.onScroll, { capture: true });
+    this.follow.dispose();
     this.scheduler.cancel();
     this.prompt.dispose();
     this.root.remove();

@@ -78,6 +78,45 @@ def test_prompt_grows_with_its_lines_then_scrolls(lab: Lab) -> None:
     assert abs(prompt.bounding_box()["height"] - first) <= 1, "sent: back to one line"  # type: ignore[index]
 
 
+# Every animation frame: the widget's status, whether reply text is on screen yet, and the prompt box's top.
+RECORD_PROMPT_TOP = """(sel) => {
+  window.nbsTops = [];
+  const loop = () => {
+    const root = document.querySelector('.nbstream');
+    const text = root.querySelectorAll('[data-nbstream=assistant]').length;
+    window.nbsTops.push([root.dataset.status, text, document.querySelector(sel).getBoundingClientRect().top]);
+    window.nbsFrame = requestAnimationFrame(loop);
+  };
+  loop();
+}"""
+
+
+def test_the_prompt_stays_put_while_replies_stream(lab: Lab) -> None:
+    """A short reply fits in the room the send made; a long one reaches the bottom, where following keeps the box
+    in place. Either way the box moves at most once per send (the user's own action), never while text streams."""
+    short = "A short answer that streams word by word. " * 4
+    long = "A line of a long answer.\n\n" * 45
+    open_chat(lab, "stay.ipynb", [chat_cell(short, long, over=3.0)])
+    page = lab.page
+    prompt = page.locator(PROMPT)
+    for turn, words in ((1, "short"), (2, "long")):
+        prompt.click()
+        page.keyboard.type(f"a {words} one please")
+        page.evaluate(RECORD_PROMPT_TOP, PROMPT)
+        page.keyboard.press("Enter")
+        page.locator(f"{WIDGET} [data-nbstream=user]").nth(turn - 1).wait_for()
+        wait_status(lab, "done", timeout=40)
+        samples = page.evaluate("() => { cancelAnimationFrame(window.nbsFrame); return window.nbsTops; }")
+        streaming = [top for status, texts, top in samples if status == "generating" and texts >= turn]
+        assert len(streaming) > 20, f"turn {turn}: too few frames sampled while streaming: {len(streaming)}"
+        moves = [round(b - a) for a, b in zip(streaming, streaming[1:], strict=False) if abs(b - a) > 1]
+        assert moves == [], f"turn {turn}: the prompt moved while text streamed: {moves}"
+        box = prompt.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], "still on screen"  # type: ignore[index]
+    shown = page.locator(f"{WIDGET} [data-nbstream=turn]").nth(1).text_content() or ""
+    assert shown.count("A line") == 45, shown[-300:]
+
+
 def test_enter_during_a_turn_queues_a_prompt_that_then_runs(lab: Lab) -> None:
     open_chat(lab, "queue.ipynb", [chat_cell("First answer, slowly. " * 10, "Second answer.", over=4.0)])
     page = lab.page
