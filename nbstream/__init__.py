@@ -7,6 +7,8 @@ Without a widget, ``Session`` runs the same loop from any async code; ``parse_st
 captured provider streams offline. See README.md for the data flow.
 """
 
+import inspect
+import typing
 from typing import TYPE_CHECKING, Any
 
 from ._demo import DemoModel
@@ -61,7 +63,10 @@ def __getattr__(name: str) -> Any:
     if name in _WIDGET_NAMES:
         from . import _widget
 
-        return getattr(_widget, name)
+        value = getattr(_widget, name)
+        if value.__module__ != __name__:
+            _show_as_public(value)
+        return value
     raise AttributeError(f"module 'nbstream' has no attribute {name!r}")
 
 
@@ -125,3 +130,25 @@ __all__ = [
     "to_sse",
     "tool",
 ]
+
+
+def _show_as_public(obj: Any) -> None:
+    """Name ``obj`` as ``nbstream.X``, where it is imported from (as httpx does): in reprs, tracebacks and help,
+    and for pickle, which finds it there.
+
+    Type hints are looked up in the module a class names, so a class's own annotations written as strings are
+    resolved first, in the module that wrote them: ``typing.get_type_hints`` and pydantic keep working.
+    """
+    if isinstance(obj, type):
+        own = obj.__dict__.get("__annotations__", {})
+        if any(isinstance(hint, str) for hint in own.values()):
+            hints = typing.get_type_hints(obj, include_extras=True)
+            obj.__annotations__ = {name: hints[name] for name in own}
+    obj.__module__ = __name__
+
+
+for _name in __all__:
+    _public = globals().get(_name)
+    if isinstance(_public, type) or inspect.isfunction(_public):
+        _show_as_public(_public)
+del _name, _public

@@ -11,12 +11,17 @@ Every rule here comes from a real provider's stream (see ``tests/fixtures/SOURCE
 * Calls sent without an id get one from ``made_up_ids``; a session shares one source across its responses,
   so a made-up id never names two different calls.
 * The name is set once (servers resend it); ``ToolCallStarted`` waits for it.
-* A call is final only when its block / item ends (``ToolEndPart``) or the stream ends, never because its
-  buffer happens to parse: ``{"query": "test"}`` may be followed by ``, "limit": 10}``. Arguments are parsed
-  once.
+* A call is final when its block / item ends (``ToolEndPart``), when the model says why it stopped
+  (``FinishPart``: nothing more comes for any call; OpenAI Chat ends its calls only so) or when the stream
+  ends; never because its buffer happens to parse: ``{"query": "test"}`` may be followed by
+  ``, "limit": 10}``. Arguments are parsed once.
 * A replayed part for a call that is already final never reopens it.
-* When the stream breaks, calls that are not final are readied with an error so they are never executed; so
-  are calls cut by the output-token limit (their JSON never closed).
+* A call that cannot run is readied with an error and its kind (``CallErrorKind``): arguments that are not a
+  JSON object (``invalid_json``), no tool name (``no_name``), a stream that broke before the call was final
+  (``incomplete``), or JSON left open by the output-token limit (``truncated``).
+
+The parsers only report what the wire said; this is the one place that decides which call a fragment belongs
+to and when a call is final.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._events import (
+    CallErrorKind,
     ErrorKind,
     Event,
     MessageFinished,
@@ -36,7 +42,7 @@ from ._events import (
     ToolCallStarted,
     Usage,
 )
-from ._partial_json import PartialJSON
+from ._partial_json import MAX_DEPTH, PartialJSON, nested_too_deep
 from ._wire._frames import load_json
 from ._wire._parts import (
     EndPart,
@@ -49,14 +55,11 @@ from ._wire._parts import (
     UsagePart,
 )
 
-__all__ = ["INCOMPLETE_CALL", "TRUNCATED_CALL", "Assembler", "made_up_ids"]
+__all__ = ["INCOMPLETE_CALL", "NO_NAME", "TRUNCATED_CALL", "Assembler", "made_up_ids"]
 
-INCOMPLETE_CALL = "incomplete: the stream ended before the call was complete"
-TRUNCATED_CALL = "incomplete: the response hit the output-token limit inside this call"
-_NO_NAME = "the model sent a tool call without a name"
-MAX_DEPTH = 100
-"""Arguments and previews nested deeper are refused: pydantic can neither dump nor read back events holding a
-value nested ~200 levels deep, and no real tool takes such arguments."""
+INCOMPLETE_CALL = "the stream ended before the call was complete"
+TRUNCATED_CALL = "the response hit the output-token limit inside this call"
+NO_NAME = "the model sent a tool call without a name"
 
 
 def made_up_ids() -> Iterator[str]:
@@ -135,8 +138,8 @@ class Assembler:
             self._on_usage(part)
             return []
         if isinstance(part, FinishPart):
-            self._finish = part
-            return []
+            self._finish = part  # first: a call it ends with broken JSON was cut by the limit if it says so
+            return self._ready_open_calls(incomplete=False)
         if isinstance(part, EndPart):
             return self._end()
         if isinstance(part, ErrorPart):
@@ -303,11 +306,10 @@ class Assembler:
         preview = call.preview
         if preview is None:
             return ToolArgumentsDelta(id=call.id, fragment=fragment)
-        preview.feed(fragment)
-        if preview.deepest > MAX_DEPTH:  # such a preview would make the event unserializable: stop previews
+        partial = preview.feed(fragment)
+        if preview.stopped:
             call.preview = None
-            return ToolArgumentsDelta(id=call.id, fragment=fragment)
-        return ToolArgumentsDelta(id=call.id, fragment=fragment, partial=preview.preview())
+        return ToolArgumentsDelta(id=call.id, fragment=fragment, partial=partial)
 
     def _find_ended(self, part: ToolEndPart) -> _Call | None:
         """The call at the part's index, unless the id names another call (a second call with that id ends
@@ -332,14 +334,18 @@ class Assembler:
             self._start(call, events)  # consumers always see a call start before it is ready
         raw = "".join(call.fragments)
         arguments: dict[str, Any] | None = None
+        kind: CallErrorKind | None = None
+        error: str | None = None
         if incomplete:
-            error: str | None = INCOMPLETE_CALL
+            kind, error = "incomplete", INCOMPLETE_CALL
         elif call.name is None:
-            error = _NO_NAME
+            kind, error = "no_name", NO_NAME
         else:
             arguments, error = _parse_arguments(raw)
-            if error is not None and self._finish is not None and self._finish.reason == "length":
-                error = TRUNCATED_CALL
+            if error is not None:
+                kind = "invalid_json"
+                if self._finish is not None and self._finish.reason == "length":
+                    kind, error = "truncated", TRUNCATED_CALL
         events.append(
             ToolCallReady(
                 id=call.id,
@@ -348,6 +354,7 @@ class Assembler:
                 arguments=arguments,
                 raw_arguments=raw,
                 error=error,
+                error_kind=kind,
             )
         )
         return events
@@ -400,20 +407,6 @@ def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"invalid JSON arguments: {exc}"
     if not isinstance(value, dict):
         return None, f"invalid JSON arguments: expected an object, got {type(value).__name__}"
-    if _nested_too_deep(value, raw):
+    if nested_too_deep(value, raw):
         return None, f"invalid JSON arguments: nested more than {MAX_DEPTH} levels deep"
     return value, None
-
-
-def _nested_too_deep(arguments: dict[str, Any], raw: str) -> bool:
-    if raw.count("{") + raw.count("[") <= MAX_DEPTH:  # the common case, at C speed: too few brackets
-        return False
-    pending: list[tuple[Any, int]] = [(arguments, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, (dict, list)):
-            if depth > MAX_DEPTH:
-                return True
-            items = value.values() if isinstance(value, dict) else value
-            pending.extend((item, depth + 1) for item in items)
-    return False

@@ -22,6 +22,7 @@ from typing import Any
 
 from ._capture import capture_output
 from ._events import (
+    CallErrorKind,
     Event,
     ToolAwaitingApproval,
     ToolCallReady,
@@ -41,6 +42,12 @@ log = logging.getLogger("nbstream")
 
 Emit = Callable[[Event], None]
 _SHOWN_ARGUMENTS = 300  # characters of broken arguments quoted back to the model
+_NOT_RUN: dict[CallErrorKind, ToolErrorKind] = {  # why a ready call cannot run → its tool error
+    "invalid_json": "invalid_arguments",
+    "no_name": "unknown_tool",
+    "incomplete": "incomplete",
+    "truncated": "incomplete",
+}
 
 
 class Replays:
@@ -165,7 +172,7 @@ class Dispatcher:
         """A call whose arguments never became a JSON object. The history sends it with ``{}`` (strict servers
         reject broken JSON there), so its error result quotes what the model actually sent."""
         error = call.error or "arguments are not a JSON object"
-        kind: ToolErrorKind = "incomplete" if error.startswith("incomplete") else "invalid_arguments"
+        kind = _NOT_RUN[call.error_kind or "invalid_json"]  # no kind: a ToolCallReady made by hand
         sent = call.raw_arguments
         if len(sent) > _SHOWN_ARGUMENTS:
             sent = sent[:_SHOWN_ARGUMENTS] + f"… ({len(call.raw_arguments):,} characters)"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "EVENTS",
+    "CallErrorKind",
     "ErrorKind",
     "Event",
     "MessageFinished",
@@ -61,6 +62,14 @@ ErrorKind = Literal[
     "provider",  # an error event sent by the provider mid-stream
 ]
 
+CallErrorKind = Literal[
+    "invalid_json",  # the arguments are not a JSON object (or nest more than 100 levels deep)
+    "no_name",  # the model named no tool
+    "incomplete",  # the stream broke before the call was final
+    "truncated",  # the response hit the output-token limit inside the call: its JSON never closed
+]
+"""Why a ready call cannot run (``ToolCallReady.error_kind``); the tool is never called."""
+
 ToolErrorKind = Literal[
     "invalid_arguments",  # not JSON, or rejected by the tool's schema: the tool never ran
     "incomplete",  # the stream ended before the call was complete: the tool never ran
@@ -79,7 +88,7 @@ TurnReason = Literal["done", "max_steps", "max_tokens", "cancelled", "error"]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class TextDelta(_Event):
@@ -87,43 +96,55 @@ class TextDelta(_Event):
 
     type: Literal["text_delta"] = "text_delta"
     text: str
+    """The new text; joined in order, the deltas are the response's text."""
 
 
 class ToolCallStarted(_Event):
-    """The model began a tool call. ``position`` counts calls in this response from 0."""
+    """The model began a tool call."""
 
     type: Literal["tool_call_started"] = "tool_call_started"
     id: str
+    """The call's id, unique in the response: the provider's, made unique (``<id>_2``) for a second call sent
+    under it, or a made-up ``call_<n>`` when the provider sent none."""
     name: str
+    """The tool the model calls."""
     position: int
+    """The call's place among this response's calls, from 0; results go back in this order."""
 
 
 class ToolArgumentsDelta(_Event):
-    """A raw fragment of a call's JSON arguments, plus a best-effort preview of the whole object so far.
-
-    ``partial`` is for display only; it is ``None`` when the preview is switched off or nothing parses yet.
-    """
+    """A raw fragment of a call's JSON arguments, plus a best-effort preview of the whole value so far."""
 
     type: Literal["tool_arguments_delta"] = "tool_arguments_delta"
     id: str
+    """The call the fragment belongs to."""
     fragment: str
+    """The next piece of the JSON text, as sent; joined in order, the fragments are ``raw_arguments``."""
     partial: Any = None
+    """For display only: the value the text so far reads as (an open string shows what it holds so far).
+    ``None`` with ``previews=False``, while nothing is whole enough to show, and for good once the text cannot
+    be JSON. Past 4,096 characters it is refreshed each time the text has grown by a quarter, and repeated in
+    between. Arguments are parsed strictly, once, into ``ToolCallReady.arguments``."""
 
 
 class ToolCallReady(_Event):
-    """A call is final (its block, choice or stream ended).
-
-    ``arguments`` is the parsed object, or ``None`` when ``raw_arguments`` is not a JSON object; then ``error``
-    says why and the call is never executed.
-    """
+    """A call is final (its block, choice or stream ended); a call that can run runs now."""
 
     type: Literal["tool_call_ready"] = "tool_call_ready"
     id: str
+    """The call's id, as in its ``ToolCallStarted``."""
     name: str
+    """The tool the model calls (``""`` when it named none: ``error_kind`` is then ``no_name``)."""
     position: int
+    """The call's place among this response's calls, from 0."""
     arguments: dict[str, Any] | None
+    """The parsed arguments, or ``None`` when the call cannot run (see ``error``)."""
     raw_arguments: str
+    """The JSON text exactly as the model sent it."""
     error: str | None = None
+    """Why the call cannot run, for people and for the model; ``None`` when it can."""
+    error_kind: CallErrorKind | None = None
+    """Why the call cannot run, for code: set exactly when ``error`` is."""
 
 
 class ToolAwaitingApproval(_Event):
@@ -131,17 +152,23 @@ class ToolAwaitingApproval(_Event):
 
     type: Literal["tool_awaiting_approval"] = "tool_awaiting_approval"
     id: str
+    """The call waiting: pass it to ``Session.approve`` or ``Session.deny``."""
     name: str
+    """The tool."""
     arguments: dict[str, Any]
+    """The arguments it would run with."""
 
 
 class ToolRunning(_Event):
-    """A tool began executing (``started_at`` is ``time.time()``)."""
+    """A tool began executing."""
 
     type: Literal["tool_running"] = "tool_running"
     id: str
+    """The call."""
     name: str
+    """The tool."""
     started_at: float
+    """When it started, as ``time.time()``."""
 
 
 class ToolOutput(_Event):
@@ -163,13 +190,17 @@ class ToolOutput(_Event):
 
 
 class ToolResult(_Event):
-    """A tool returned; ``output`` is the serialized value sent back to the model."""
+    """A tool returned."""
 
     type: Literal["tool_result"] = "tool_result"
     id: str
+    """The call."""
     name: str
+    """The tool."""
     output: str
+    """The returned value as the text sent back to the model (cut at 20,000 characters)."""
     duration: float
+    """Seconds the tool ran (0 for a replayed call whose earlier result was reused)."""
 
 
 class ToolError(_Event):
@@ -177,18 +208,25 @@ class ToolError(_Event):
 
     type: Literal["tool_error"] = "tool_error"
     id: str
+    """The call."""
     name: str
+    """The tool (as the model named it)."""
     kind: ToolErrorKind
+    """What went wrong, for code."""
     message: str
+    """What went wrong, as the model is told."""
     duration: float = 0.0
+    """Seconds the tool ran before it failed; 0 when it never ran."""
 
 
 class Usage(_Event):
-    """Token counts as reported by the provider (``None`` when it did not say)."""
+    """Token counts as reported by the provider, once per response."""
 
     type: Literal["usage"] = "usage"
     input_tokens: int | None = None
+    """Tokens the request took; ``None`` when the provider did not say."""
     output_tokens: int | None = None
+    """Tokens the response took; ``None`` when the provider did not say."""
 
 
 class MessageFinished(_Event):
@@ -196,7 +234,9 @@ class MessageFinished(_Event):
 
     type: Literal["message_finished"] = "message_finished"
     stop_reason: StopReason
+    """Why the model stopped, normalized across providers."""
     raw_stop_reason: str | None = None
+    """The provider's own word for it (``end_turn``, ``tool_calls``, ``max_output_tokens``...)."""
 
 
 class StreamError(_Event):
@@ -207,16 +247,21 @@ class StreamError(_Event):
 
     type: Literal["stream_error"] = "stream_error"
     kind: ErrorKind
+    """What went wrong, for code."""
     message: str
+    """What went wrong, for people: the provider's own message when it sent one."""
     retryable: bool = False
+    """Sending the same request again may work (a rate limit, an overload, a dropped connection)."""
     provider: str | None = None
+    """The provider the response came from (``openai``, ``anthropic``...), when known."""
 
 
 class StepStarted(_Event):
-    """The session sends the conversation to the model again (``step`` counts from 1)."""
+    """The session sends the conversation to the model again."""
 
     type: Literal["step_started"] = "step_started"
     step: int
+    """Which model response of the turn this is, from 1."""
 
 
 class TurnFinished(_Event):
@@ -224,8 +269,11 @@ class TurnFinished(_Event):
 
     type: Literal["turn_finished"] = "turn_finished"
     reason: TurnReason
+    """How the turn ended."""
     steps: int
+    """Model responses the turn took."""
     message: str | None = None
+    """Why the turn ended early (an error, a limit, a stop), for people; ``None`` when it is done."""
 
 
 Event = Annotated[

@@ -21,36 +21,53 @@ __all__ = [
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class ToolCall(_Frozen):
-    """A finished tool call. ``arguments`` is ``None`` when ``raw_arguments`` is not a JSON object."""
+    """A finished tool call, as the model sent it."""
 
     id: str
+    """The call's id; its result answers it by ``ToolResultMessage.call_id``."""
     name: str
+    """The tool the model called (``""`` when it named none)."""
     arguments: dict[str, Any] | None
+    """The parsed arguments, or ``None`` when ``raw_arguments`` could not be used (see ``error``)."""
     raw_arguments: str
+    """The JSON text exactly as the model sent it."""
     error: str | None = None
+    """Why the call could not run, as ``ToolCallReady.error`` (whose ``error_kind`` says it for code); ``None``
+    when it could."""
 
 
 class TokenUsage(_Frozen):
+    """Token counts of one response, as reported by the provider."""
+
     input_tokens: int | None = None
+    """Tokens the request took; ``None`` when the provider did not say."""
     output_tokens: int | None = None
+    """Tokens the response took; ``None`` when the provider did not say."""
 
 
 class StreamFailure(_Frozen):
     """Why a response did not finish (see ``StreamError``)."""
 
     kind: ErrorKind
+    """What went wrong, for code."""
     message: str
+    """What went wrong, for people."""
     retryable: bool = False
+    """Sending the same request again may work."""
     provider: str | None = None
+    """The provider the response came from, when known."""
 
 
 class UserMessage(_Frozen):
+    """A prompt."""
+
     role: Literal["user"] = "user"
     content: str
+    """The prompt's text."""
 
 
 class AssistantMessage(_Frozen):
@@ -58,11 +75,17 @@ class AssistantMessage(_Frozen):
 
     role: Literal["assistant"] = "assistant"
     text: str = ""
+    """The response's text (the deltas joined)."""
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    """The calls it made, in call order."""
     stop_reason: StopReason | None = None
+    """Why the model stopped; ``None`` when the response did not finish (see ``error``)."""
     raw_stop_reason: str | None = None
+    """The provider's own word for it."""
     usage: TokenUsage | None = None
+    """Token counts, when the provider reported them."""
     error: StreamFailure | None = None
+    """Why the response did not finish; ``None`` when it did."""
 
 
 class ToolResultMessage(_Frozen):
@@ -70,9 +93,13 @@ class ToolResultMessage(_Frozen):
 
     role: Literal["tool"] = "tool"
     call_id: str
+    """The ``ToolCall.id`` it answers."""
     name: str
+    """The tool."""
     content: str
+    """The tool's result as text, or the error message."""
     error: ToolErrorKind | None = None
+    """What went wrong, when the call produced no result."""
     duration: float | None = None
     """Seconds the tool ran (``ToolResult.duration`` / ``ToolError.duration``); ``None`` in histories made
     elsewhere. Kept for exports and timelines; provider request builders never send it."""

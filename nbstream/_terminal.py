@@ -209,7 +209,8 @@ async def run(
     """One turn, printed to ``console``; the exit status: 0 done, 130 stopped by Ctrl-C, 1 otherwise."""
     console = console or Console(highlight=False)
     started = time.monotonic()
-    session = Session(model=model, tools=tools, system=system, base_url=base_url)
+    # previews=False: the terminal shows a call once it is ready, never its arguments while they stream
+    session = Session(model=model, tools=tools, system=system, base_url=base_url, previews=False)
     turn = _Turn(console)
     interrupted = False
 

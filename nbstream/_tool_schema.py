@@ -116,10 +116,11 @@ def _has_description(annotation: Any) -> bool:
     return any(isinstance(meta, FieldInfo) and meta.description for meta in annotation.__metadata__)
 
 
-def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBinding, dict[str, str]]:
-    """Build the argument model of ``fn``; returns it with the parameter descriptions from the docstring.
+def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBinding, str]:
+    """Build the argument model of ``fn``; returns it with the description its docstring gives the tool.
 
-    Raises ``TypeError`` naming the tool and the parameter when the signature cannot be a tool's.
+    The docstring is read once, for both. Raises ``TypeError`` naming the tool and the parameter when the
+    signature cannot be a tool's.
     """
     try:
         signature = inspect.signature(fn, eval_str=True)
@@ -130,7 +131,7 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
         ) from exc
     except ValueError as exc:
         raise TypeError(f"tool {tool_name}: cannot read its signature: {exc}") from exc
-    _, documented = parse_docstring(_docstring(fn))
+    description, documented = parse_docstring(_docstring(fn))
     bound = _partial_keywords(fn)
     fields: dict[str, Any] = {}
     parameters: list[_Parameter] = []
@@ -163,7 +164,7 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
         model = create_model(f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     except PydanticUserError as exc:
         raise TypeError(f"tool {tool_name}: {_culprit(fields, parameters)}{exc}") from exc
-    return ArgumentBinding(model, tuple(parameters)), documented
+    return ArgumentBinding(model, tuple(parameters)), description
 
 
 def _culprit(fields: dict[str, Any], parameters: list[_Parameter]) -> str:
@@ -209,10 +210,6 @@ def function_origin(fn: Callable[..., Any]) -> str:
     fn = getattr(fn, "__func__", fn)
     named = fn if hasattr(fn, "__qualname__") else type(fn)
     return f"{getattr(named, '__module__', None) or '?'}.{named.__qualname__}"
-
-
-def function_description(fn: Callable[..., Any]) -> str:
-    return parse_docstring(_docstring(fn))[0]
 
 
 # --- the JSON schema --------------------------------------------------------------------------------------

@@ -49,7 +49,6 @@ from ._tool_schema import (
     ArgumentBinding,
     bind_function,
     describe_validation_error,
-    function_description,
     function_name,
     function_origin,
     json_schema,
@@ -82,7 +81,9 @@ class Tool:
     function: Callable[..., Any]
     timeout: float | None = None
     confirm: bool = False
-    _binding: ArgumentBinding = field(init=False, repr=False)
+    _binding: ArgumentBinding | None = field(default=None, repr=False, kw_only=True)
+    """How arguments bind to ``function``: built from it when not given (``from_function`` gives the one it
+    built the schema from, so the model is made and the docstring read once per tool)."""
 
     def __post_init__(self) -> None:
         if not callable(self.function):
@@ -101,8 +102,8 @@ class Tool:
             or self.timeout <= 0
         ):
             raise ValueError(f"tool {self.name}: timeout must be a positive number of seconds or None")
-        binding, _ = bind_function(self.function, self.name)
-        object.__setattr__(self, "_binding", binding)
+        if self._binding is None:
+            object.__setattr__(self, "_binding", bind_function(self.function, self.name)[0])
 
     @classmethod
     def from_function(
@@ -128,14 +129,15 @@ class Tool:
                 changes["timeout"] = timeout
             return dataclasses.replace(fn, **changes)
         tool_name = name if name is not None else function_name(fn)
-        binding, _ = bind_function(fn, tool_name)
+        binding, documented = bind_function(fn, tool_name)
         return cls(
             name=tool_name,
-            description=description if description is not None else function_description(fn),
+            description=description if description is not None else documented,
             parameters=json_schema(binding, tool_name),
             function=fn,
             timeout=timeout,
             confirm=confirm,
+            _binding=binding,
         )
 
     @property
@@ -155,10 +157,11 @@ class Tool:
                 "invalid_arguments",
                 f"invalid arguments for {self.name}: expected a JSON object, got {type(arguments).__name__}",
             )
+        binding = self._bound()
         try:
-            return self._binding.validate(arguments)
+            return binding.validate(arguments)
         except ValidationError as exc:
-            message = describe_validation_error(exc, self.name, self._binding.names)
+            message = describe_validation_error(exc, self.name, binding.names)
             raise ToolFailure("invalid_arguments", message) from None
         except BaseException as exc:  # pydantic passes on all but ValueError / AssertionError from validators
             message = f"invalid arguments for {self.name}: a validator raised {_exception_text(exc)}"
@@ -171,7 +174,7 @@ class Tool:
         it ``_GRACE`` seconds to unwind) or drops a sync tool's result; the ``CancelledError`` propagates.
         """
         limit = self.timeout if self.timeout is not None else timeout
-        args, named = self._binding.split(kwargs)
+        args, named = self._bound().split(kwargs)
         task = asyncio.ensure_future(self._run(args, named))
         try:
             done, _ = await asyncio.wait({task}, timeout=limit)
@@ -217,6 +220,11 @@ class Tool:
                     "tool %s ignored its cancellation: it is left running, its result dropped", self.name
                 )
             task.add_done_callback(_retrieve)
+
+    def _bound(self) -> ArgumentBinding:
+        binding = self._binding
+        assert binding is not None  # __post_init__ made it
+        return binding
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the plain function, so a decorated tool stays usable in the notebook."""

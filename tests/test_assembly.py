@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._assembly import INCOMPLETE_CALL, TRUNCATED_CALL, Assembler, made_up_ids
+from nbstream._assembly import INCOMPLETE_CALL, NO_NAME, TRUNCATED_CALL, Assembler, made_up_ids
 from nbstream._events import (
     Event,
     MessageFinished,
@@ -247,7 +247,13 @@ def test_an_error_part_readies_open_calls_as_incomplete_and_keeps_final_ones() -
     assert readies(events) == [
         ToolCallReady(id="done", name="f", position=0, arguments={"a": 1}, raw_arguments='{"a": 1}'),
         ToolCallReady(
-            id="open", name="g", position=1, arguments=None, raw_arguments='{"b": ', error=INCOMPLETE_CALL
+            id="open",
+            name="g",
+            position=1,
+            arguments=None,
+            raw_arguments='{"b": ',
+            error=INCOMPLETE_CALL,
+            error_kind="incomplete",
         ),
     ]
     assert events[-2:] == [
@@ -303,7 +309,51 @@ def test_max_tokens_cut_call_is_readied_at_the_end_with_an_error() -> None:
     ready = readies(events)[0]
     assert ready.arguments is None
     assert ready.error == TRUNCATED_CALL, "cut by the token limit, not a model that wrote broken JSON"
+    assert ready.error_kind == "truncated"
     assert events[-1] == MessageFinished(stop_reason="length", raw_stop_reason="max_tokens")
+
+
+def test_the_finish_reason_makes_every_open_call_final_at_once() -> None:
+    """OpenAI Chat ends its calls only with finish_reason: the parser says so, the assembler ends them."""
+    assembler = Assembler()
+    events = assembler.feed(ToolPart("a", 0, "f", '{"x": 1}'))
+    events += assembler.feed(ToolPart("b", 1, "g", '{"y": 2}'))
+    events += assembler.feed(ToolPart(None, None, None, '{"z"'))  # id-less, nameless: joins the latest call
+    assert not readies(events)
+    ended = assembler.feed(FinishPart("tool_calls", "tool_calls"))
+    assert [(ready.id, ready.arguments, ready.error_kind) for ready in readies(ended)] == [
+        ("a", {"x": 1}, None),
+        ("b", None, "invalid_json"),
+    ]
+    assert assembler.feed(ToolPart("a", 0, None, ', "more": 2}')) == []  # final: never reopened
+    assert kinds(assembler.feed(EndPart())) == ["message_finished"]
+
+
+def test_a_call_the_finish_reason_cuts_is_truncated_only_at_the_token_limit() -> None:
+    stop = readies(run(ToolPart("c", 0, "f", '{"a": '), FinishPart("stop", "stop"), EndPart()))[0]
+    assert stop.error_kind == "invalid_json" and (stop.error or "").startswith("invalid JSON arguments: ")
+    length = run(ToolPart("c", 0, "f", '{"a": '), FinishPart("length", "length"), EndPart())
+    assert (readies(length)[0].error_kind, readies(length)[0].error) == ("truncated", TRUNCATED_CALL)
+    whole = run(ToolPart("c", 0, "f", '{"a": 1}'), FinishPart("length", "length"), EndPart())
+    assert (readies(whole)[0].arguments, readies(whole)[0].error_kind) == ({"a": 1}, None)
+
+
+@pytest.mark.parametrize(
+    ("parts", "kind", "error"),
+    [
+        ([ToolPart("c", 0, "f", "[1, 2]"), EndPart()], "invalid_json", "invalid JSON arguments: expected"),
+        ([ToolPart("c", 0, "f", "{oops}"), EndPart()], "invalid_json", "invalid JSON arguments: Expecting"),
+        ([ToolPart("c", 0, None, "{}"), EndPart()], "no_name", NO_NAME),
+        ([ToolPart("c", 0, "f", "{}")], "incomplete", INCOMPLETE_CALL),  # no end marker
+        ([ToolPart("c", 0, "f", '{"a'), FinishPart("length", "length")], "truncated", TRUNCATED_CALL),
+        ([ToolPart("c", 0, "f", "{}"), EndPart()], None, None),
+    ],
+)
+def test_every_error_has_its_kind(parts: list[Part], kind: str | None, error: str | None) -> None:
+    [ready] = readies(run(*parts))
+    assert ready.error_kind == kind
+    assert (ready.error is None) if error is None else (ready.error or "").startswith(error)
+    assert (ready.arguments is None) == (kind is not None)
 
 
 @pytest.mark.parametrize(
@@ -388,7 +438,7 @@ def test_any_part_sequence_keeps_the_event_grammar(parts: list[Part], previews: 
         elif isinstance(event, ToolCallReady):
             assert started.get(event.id) == event.position and event.id not in ready
             ready.add(event.id)
-            assert (event.arguments is None) == (event.error is not None)
+            assert (event.arguments is None) == (event.error is not None) == (event.error_kind is not None)
     assert ready == set(started)
 
 

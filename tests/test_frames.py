@@ -10,8 +10,8 @@ import pytest
 from nbstream._wire._frames import NDJSONDecoder, SSEDecoder
 
 
-def sse(data: bytes, chunks: list[int] | None = None) -> list[tuple[str, str, str, int | None]]:
-    """Decode ``data`` cut at the given offsets; events as (event, data, id, retry) tuples."""
+def sse(data: bytes, chunks: list[int] | None = None) -> list[tuple[str, str]]:
+    """Decode ``data`` cut at the given offsets; events as (event, data) tuples."""
     decoder = SSEDecoder()
     events = []
     start = 0
@@ -19,7 +19,7 @@ def sse(data: bytes, chunks: list[int] | None = None) -> list[tuple[str, str, st
         events += decoder.feed(data[start:cut])
         start = cut
     events += decoder.flush()
-    return [(e.event, e.data, e.id, e.retry) for e in events]
+    return [(e.event, e.data) for e in events]
 
 
 def every_split(data: bytes) -> list[list[int]]:
@@ -31,7 +31,7 @@ def every_split(data: bytes) -> list[list[int]]:
     return splits
 
 
-def assert_sse(data: bytes, expected: list[tuple[str, str, str, int | None]]) -> None:
+def assert_sse(data: bytes, expected: list[tuple[str, str]]) -> None:
     for chunks in every_split(data):
         assert sse(data, chunks) == expected, chunks
 
@@ -39,82 +39,83 @@ def assert_sse(data: bytes, expected: list[tuple[str, str, str, int | None]]) ->
 def test_event_name_and_data_with_or_without_space() -> None:
     assert_sse(
         b"event: delta\ndata: one\n\ndata:two\n\n",
-        [("delta", "one", "", None), ("message", "two", "", None)],
+        [("delta", "one"), ("message", "two")],
     )
 
 
 def test_only_one_leading_space_is_dropped() -> None:
-    assert_sse(b"data:  two spaces\n\n", [("message", " two spaces", "", None)])
+    assert_sse(b"data:  two spaces\n\n", [("message", " two spaces")])
 
 
 def test_multiple_data_lines_are_joined_with_newlines() -> None:
-    assert_sse(b'data: {"a":\ndata: 1}\ndata:\n\n', [("message", '{"a":\n1}\n', "", None)])
+    assert_sse(b'data: {"a":\ndata: 1}\ndata:\n\n', [("message", '{"a":\n1}\n')])
 
 
 def test_comments_are_ignored() -> None:
     assert_sse(
         b": keep-alive\n\n: OPENROUTER PROCESSING\ndata: x\n: inside\n\n",
-        [("message", "x", "", None)],
+        [("message", "x")],
     )
 
 
 @pytest.mark.parametrize("newline", [b"\r\n", b"\r", b"\n"])
 def test_every_line_ending(newline: bytes) -> None:
     data = newline.join([b"event: a", b"data: 1", b"", b"data: 2", b"data: 3", b"", b""])
-    assert_sse(data, [("a", "1", "", None), ("message", "2\n3", "", None)])
+    assert_sse(data, [("a", "1"), ("message", "2\n3")])
 
 
 def test_mixed_line_endings() -> None:
-    assert_sse(b"data: 1\r\rdata: 2\n\r\ndata: 3\r\n\n", [("message", s, "", None) for s in "123"])
+    assert_sse(b"data: 1\r\rdata: 2\n\r\ndata: 3\r\n\n", [("message", s) for s in "123"])
 
 
 def test_crlf_split_between_cr_and_lf_is_one_line_ending() -> None:
     # A chunk-final "\r" ends the line at once; a "\n" opening the next chunk is not a blank line.
-    assert sse(b"data: a\r\ndata: b\r\n\r\n", [8]) == [("message", "a\nb", "", None)]
-    assert sse(b"data: a\r\n\r\n", [8, 9, 10]) == [("message", "a", "", None)]
+    assert sse(b"data: a\r\ndata: b\r\n\r\n", [8]) == [("message", "a\nb")]
+    assert sse(b"data: a\r\n\r\n", [8, 9, 10]) == [("message", "a")]
 
 
 def test_utf8_character_split_across_chunks() -> None:
     text = "héllo wörld 🌍 終"
     data = f"data: {text}\n\n".encode()
-    assert_sse(data, [("message", text, "", None)])
+    assert_sse(data, [("message", text)])
 
 
 def test_invalid_utf8_is_replaced_not_raised() -> None:
-    assert sse(b"data: \xff\xfeok\n\n") == [("message", "\ufffd\ufffdok", "", None)]
-    assert sse(b"data: cut \xe2\x82") == [("message", "cut \ufffd", "", None)]
+    assert sse(b"data: \xff\xfeok\n\n") == [("message", "\ufffd\ufffdok")]
+    assert sse(b"data: cut \xe2\x82") == [("message", "cut \ufffd")]
 
 
 def test_a_block_without_data_is_not_dispatched() -> None:
-    assert_sse(b"event: ping\n\nretry: 10\n\ndata: x\n\n", [("message", "x", "", None)])
+    assert_sse(b"event: ping\n\nretry: 10\n\ndata: x\n\n", [("message", "x")])
 
 
-def test_id_persists_and_retry_applies_to_one_event() -> None:
+def test_id_and_retry_are_ignored() -> None:
+    """They serve a browser's reconnection; a model's response cannot be resumed."""
     assert_sse(
-        b"id: 7\nretry: 1500\ndata: a\n\nretry: soon\ndata: b\n\nid: bad\x00id\ndata: c\n\n",
-        [("message", "a", "7", 1500), ("message", "b", "7", None), ("message", "c", "7", None)],
+        b"id: 7\nretry: 1500\ndata: a\n\nretry: soon\ndata: b\n\nid: bad\x00id\ndata: c\n\nid: 8\n\n",
+        [("message", "a"), ("message", "b"), ("message", "c")],
     )
 
 
 def test_field_without_colon() -> None:
-    assert_sse(b"data\n\nevent\ndata: x\n\n", [("message", "", "", None), ("message", "x", "", None)])
+    assert_sse(b"data\n\nevent\ndata: x\n\n", [("message", ""), ("message", "x")])
 
 
 def test_unknown_fields_are_ignored() -> None:
-    assert_sse(b"foo: bar\ndata: x\nDATA: y\n\n", [("message", "x", "", None)])
+    assert_sse(b"foo: bar\ndata: x\nDATA: y\n\n", [("message", "x")])
 
 
 def test_leading_bom_is_stripped_once() -> None:
-    assert_sse(b"\xef\xbb\xbfdata: x\n\n", [("message", "x", "", None)])
-    assert sse(b"data: a\n\n\xef\xbb\xbfdata: b\n\n") == [("message", "a", "", None)]
+    assert_sse(b"\xef\xbb\xbfdata: x\n\n", [("message", "x")])
+    assert sse(b"data: a\n\n\xef\xbb\xbfdata: b\n\n") == [("message", "a")]
 
 
 def test_flush_dispatches_an_event_missing_its_blank_line() -> None:
     decoder = SSEDecoder()
     assert [e.data for e in decoder.feed(b"data: first\n\ndata: last")] == ["first"]
     assert [e.data for e in decoder.flush()] == ["last"]
-    assert sse(b"data: last\n") == [("message", "last", "", None)]
-    assert sse(b"data: last\r") == [("message", "last", "", None)]
+    assert sse(b"data: last\n") == [("message", "last")]
+    assert sse(b"data: last\r") == [("message", "last")]
 
 
 def test_events_are_returned_as_soon_as_their_blank_line_arrives() -> None:

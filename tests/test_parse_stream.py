@@ -373,7 +373,7 @@ def test_parsable_prefix_is_not_finalized_early() -> None:
     assert deltas[-1].partial is None  # the rest made it invalid: previews stopped
     ready = next(event for event in events if isinstance(event, ToolCallReady))
     assert ready.raw_arguments == '{"query": "test"}, "limit": 10}'
-    assert ready.arguments is None and ready.error is not None
+    assert ready.arguments is None and ready.error is not None and ready.error_kind == "invalid_json"
 
 
 def test_anthropic_call_without_arguments_gets_an_empty_object() -> None:
@@ -384,7 +384,9 @@ def test_anthropic_call_without_arguments_gets_an_empty_object() -> None:
 
 def test_anthropic_max_tokens_call_is_an_error_and_the_stop_reason_is_length() -> None:
     name = "anthropic_incomplete_partial_json_max_tokens.sse"
-    message = collect(events_sync(name, [fixture(name)]))
+    events = events_sync(name, [fixture(name)])
+    assert [e.error_kind for e in events if isinstance(e, ToolCallReady)] == ["truncated"]
+    message = collect(events)
     assert message.stop_reason == "length"
     assert message.tool_calls[0].arguments is None
     assert message.tool_calls[0].error == TRUNCATED_CALL
@@ -445,6 +447,7 @@ async def test_a_fault_from_an_async_source_keeps_the_text_and_ends_with_its_kin
         raise StreamFault("connection", "connection reset by peer", retryable=True)
 
     events = [event async for event in parse_stream("anthropic", dropping(), provider="anthropic")]
+    assert [e.error_kind for e in events if isinstance(e, ToolCallReady)] == ["incomplete"]
     message = await collect(trickle_events(events))
     assert message.text == "I'll check the current weather in Paris for you."
     assert message.tool_calls == [

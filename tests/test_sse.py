@@ -13,7 +13,6 @@ from typing import Any
 
 import anyio
 import pytest
-from httpx_sse import ServerSentEvent
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,7 +42,7 @@ from nbstream import (
 )
 from nbstream._messages import ToolResultMessage
 from nbstream._sse import HEARTBEAT, sse_frame
-from nbstream._wire._frames import SSEDecoder
+from nbstream._wire._frames import SSEDecoder, SSEEvent
 
 TRICKY_TEXTS = [
     "",
@@ -55,7 +54,7 @@ TRICKY_TEXTS = [
 ]
 
 
-def decode(chunks: list[bytes], *, split: int | None = None) -> list[ServerSentEvent]:
+def decode(chunks: list[bytes], *, split: int | None = None) -> list[SSEEvent]:
     """Bytes → SSE events; ``split`` re-chunks the whole stream every ``split`` bytes first."""
     if split is not None:
         blob = b"".join(chunks)
@@ -65,7 +64,7 @@ def decode(chunks: list[bytes], *, split: int | None = None) -> list[ServerSentE
     return events + decoder.flush()
 
 
-def as_events(sse: list[ServerSentEvent]) -> list[Event]:
+def as_events(sse: list[SSEEvent]) -> list[Event]:
     for message in sse:
         assert message.event == json.loads(message.data)["type"]
     return EVENTS.validate_python([json.loads(message.data) for message in sse])

@@ -159,6 +159,43 @@ def test_sphinx_style() -> None:
     assert props["retries"]["description"] == "How often to try again."
 
 
+def test_a_tool_reads_its_docstring_and_builds_its_argument_model_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nbstream._tool_schema as tool_schema
+
+    counts = {"docstring": 0, "model": 0}
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(tool_schema, "parse_docstring", counted("docstring", tool_schema.parse_docstring))
+    monkeypatch.setattr(tool_schema, "create_model", counted("model", tool_schema.create_model))
+
+    def add(a: int, b: int = 2) -> int:
+        """Add two numbers.
+
+        Args:
+            a: the first
+        """
+        return a + b
+
+    made = tool(add)
+    assert counts == {"docstring": 1, "model": 1}
+    assert made.description == "Add two numbers."
+    assert made.parameters["properties"]["a"]["description"] == "the first"
+    renamed = Tool.from_function(made, name="plus", confirm=True)  # a copy with options: nothing rebuilt
+    assert counts == {"docstring": 1, "model": 1}
+    assert renamed.validate({"a": 1}) == {"a": 1}
+    by_hand = Tool("add", "Adds.", made.parameters, add)  # built directly: its binding is made here, once
+    assert counts == {"docstring": 2, "model": 2}
+    assert by_hand.validate({"a": 3, "b": 4}) == {"a": 3, "b": 4}
+
+
 def test_docstring_parser_keeps_body_and_ignores_unknown_names() -> None:
     description, params = parse_docstring(
         """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import typing
 from typing import Any
 
 import pytest
@@ -19,13 +20,17 @@ from nbstream import (
     Session,
     TextDelta,
     TokenLimit,
+    ToolCallReady,
     ToolError,
     ToolResult,
     ToolResultMessage,
     ToolRunning,
     TurnFinished,
 )
-from nbstream.testing import ProviderServer
+from nbstream._events import CallErrorKind
+from nbstream._wire import WireFormat
+from nbstream.testing import ProviderError, ProviderServer
+from nbstream.testing.matrix import PROVIDERS
 
 CITIES = ["Tokyo", "Paris", "Lima"]
 
@@ -246,6 +251,59 @@ async def test_a_call_cut_by_the_token_limit_ends_the_turn_instead_of_asking_aga
     assert end.message is not None and "max_tokens" in end.message
     assert [e.kind for e in events if isinstance(e, ToolError)] == ["incomplete"]
     assert len(model.requests) == 1
+
+
+# --- C2. a call that cannot run says why with a typed kind, from a real provider stream ----------------------
+
+_LONG = {"city": "Oslo", "note": "x" * 200}
+_STREAMED: list[WireFormat] = ["openai-chat", "openai-responses", "anthropic"]  # arguments in fragments
+_KIND_CASES = [
+    # (call error kind, the turn: steps, faults, its ToolError kind, wires that can send it)
+    ("invalid_json", [Call("weather", '{"city": "Oslo",, }')], [], "invalid_arguments", list(PROVIDERS)),
+    ("no_name", [Call("", {"city": "Oslo"})], [], "unknown_tool", list(PROVIDERS)),
+    # Ollama sends a call whole on its own line: the call is final before the finish, never cut open
+    ("truncated", [Call("weather", '{"city": "Os'), TokenLimit()], [], "incomplete", _STREAMED),
+    (  # the provider's error event in the middle of the call's arguments
+        "incomplete",
+        [Call("weather", _LONG, fragment=4)],
+        [ProviderError(after_frames=12)],
+        "incomplete",
+        _STREAMED,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("wire", "kind", "steps", "faults", "tool_error"),
+    [
+        pytest.param(wire, kind, steps, faults, tool_error, id=f"{kind}-{wire}")
+        for kind, steps, faults, tool_error, wires in _KIND_CASES
+        for wire in wires
+    ],
+)
+async def test_every_call_error_kind_comes_from_a_real_stream(
+    wire: WireFormat, kind: str, steps: list[Any], faults: list[Any], tool_error: str
+) -> None:
+    ran: list[str] = []
+    async with ProviderServer([steps, [Say("Sorry.")]], faults=faults) as server:
+        provider = PROVIDERS[wire]
+        session = Session(
+            f"{provider}:m",
+            base_url=server.base_url(provider),
+            api_key="test",
+            tools=[weather_tool(ran)],
+            max_retries=0,
+        )
+        events = await events_of(session)
+    [ready] = [e for e in events if isinstance(e, ToolCallReady)]
+    assert (ready.error_kind, ready.arguments) == (kind, None)
+    assert ready.error
+    assert [e.kind for e in events if isinstance(e, ToolError)] == [tool_error]
+    assert ran == []
+    assert len(finished(events)) == 1
+
+
+assert {case[0] for case in _KIND_CASES} == set(typing.get_args(CallErrorKind)), "every kind has its case"
 
 
 # --- A10 at the session level: Stop is prompt even when a tool ignores it ------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from nbstream import ToolCallReady, parse_stream
 from nbstream._wire import WIRE_FORMATS, WireFormat, make_parser
 from nbstream._wire._parts import (
     EndPart,
@@ -63,6 +64,12 @@ def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extr
     return {"object": "chat.completion.chunk", "choices": [choice], **extra}
 
 
+def ready_calls(wire: WireFormat, data: bytes) -> list[tuple[str, str, Any, str | None]]:
+    """The calls the whole stream readies, in order: (id, name, arguments, error kind)."""
+    events = parse_stream(wire, [data])
+    return [(e.id, e.name, e.arguments, e.error_kind) for e in events if isinstance(e, ToolCallReady)]
+
+
 def malformed(parts: list[Part], wire: str) -> None:
     assert len(parts) == 1, parts
     part = parts[0]
@@ -105,7 +112,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 '":"', "c", '"}',
             ),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_c91SqDXlYFuETYv8mUHzz6pp", 0),
             UsagePart(76, 24),
             EndPart(),
         ],
@@ -123,8 +129,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 None, 1, '{"ti', 'cker"', ': "AAP', 'L", ', '"exch', 'ange":', ' "NA', 'SDAQ"', "}",
             ),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_JMW1whyEaYG438VE1OIflxA2", 0),
-            ToolEndPart("call_DNYTawLBoN8fj3KN6qU9N1Ou", 1),
             UsagePart(149, 60),
             EndPart(),
         ],
@@ -134,7 +138,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         [
             ToolPart("call_O17Uplv4lJvD6DVdIvFFeRMw", 0, "test-tool", '{"value":"Sparkle Day"}'),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_O17Uplv4lJvD6DVdIvFFeRMw", 0),
             UsagePart(53, 17),
             EndPart(),
         ],
@@ -145,7 +148,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ToolPart("call_abc123", 0, "test-tool", ""),
             *fragments(None, 0, '{"value"', ':"hello"}'),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_abc123", 0),
             UsagePart(10, 5),
             EndPart(),
         ],
@@ -163,7 +165,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ],
             ToolPart(None, 0, arguments=""),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("chatcmpl-tool-b3b307239370432d9910d4b79b4dbbaa", 0),
             UsagePart(226, 20),
             UsagePart(226, 20),
             EndPart(),
@@ -175,7 +176,6 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ToolPart("call_early123", 0, "search", ""),
             *fragments(None, 0, '{"query": "test"}', "", ', "limit": 10}'),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_early123", 0),
             EndPart(),
         ],
     ),
@@ -439,11 +439,13 @@ def test_chat_ollama_v1_parallel_calls_share_index_zero() -> None:
             ToolPart("call_a", 0, "get_weather", '{"city":"Paris"}'),
             ToolPart("call_b", 0, "get_weather", '{"city":"Rome"}'),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_a", 0),
-            ToolEndPart("call_b", 0),
             EndPart(),
         ],
     )
+    assert ready_calls("openai-chat", data) == [  # two calls, both ended by the finish reason
+        ("call_a", "get_weather", {"city": "Paris"}, None),
+        ("call_b", "get_weather", {"city": "Rome"}, None),
+    ]
 
 
 def test_chat_groq_whole_call_and_finish_in_one_chunk() -> None:
@@ -452,10 +454,10 @@ def test_chat_groq_whole_call_and_finish_in_one_chunk() -> None:
     expected: list[Part] = [
         ToolPart("call_g", 0, "f", '{"x":1}'),
         FinishPart("tool_calls", "tool_calls"),
-        ToolEndPart("call_g", 0),
         EndPart(),
     ]
     assert_parts("openai-chat", data, expected)
+    assert ready_calls("openai-chat", data) == [("call_g", "f", {"x": 1}, None)]
 
 
 def test_chat_name_and_id_resent_on_every_delta() -> None:
@@ -471,9 +473,9 @@ def test_chat_name_and_id_resent_on_every_delta() -> None:
             ToolPart("call_r", 0, "lookup", '{"q":'),
             ToolPart("call_r", 0, "lookup", '"x"}'),
             FinishPart("tool_calls", "tool_calls"),
-            ToolEndPart("call_r", 0),
         ],
     )
+    assert ready_calls("openai-chat", data) == [("call_r", "lookup", {"q": "x"}, None)]
 
 
 def test_chat_fragments_are_passed_on_exactly_as_present() -> None:
@@ -490,9 +492,9 @@ def test_chat_fragments_are_passed_on_exactly_as_present() -> None:
         ToolPart("call_late", 2, None, None),
         ToolPart(None, 3, None, None),
         FinishPart("tool_calls", "tool_calls"),
-        ToolEndPart("call_late", 2),
-        ToolEndPart(None, 3),
     ]
+    # the id that came late is adopted; index 3 said nothing, so it is no call; the finish ends the one call
+    assert ready_calls("openai-chat", data) == [("call_late", "", None, "no_name")]
 
 
 def test_chat_provider_error_frames() -> None:

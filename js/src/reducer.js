@@ -17,8 +17,9 @@
  * @property {string} args         raw JSON argument text received so far
  * @property {number|null} startedMs  local clock (ms) the tool started running at, for the live timer
  * @property {number|null} duration   seconds, once finished
- * @property {string|null} error      the error message (tool_error or invalid arguments)
- * @property {string|null} errorKind  the tool_error kind (`exception`, `timeout`, ...; `invalid_arguments`)
+ * @property {string|null} error      the error message (tool_error, or why the call cannot run)
+ * @property {string|null} errorKind  why the call cannot run (tool_call_ready's `error_kind`: `invalid_json`,
+ *   `truncated`, ...), else the tool_error kind (`exception`, `timeout`, ...)
  * @property {string|null} output     the tool_result output
  * @property {ConsoleRun[]} console    what the tool printed or logged, in order (runs of one stream)
  * @property {number} consoleChars     characters in `console`, to bound it
@@ -57,6 +58,33 @@
  */
 
 const FINISHED = new Set(['done', 'error', 'denied', 'cancelled']);
+
+/**
+ * A short label per error kind: why a call cannot run (`tool_call_ready.error_kind`), or how a tool failed
+ * (`tool_error.kind`). Denied and cancelled calls are states of their own, not errors.
+ * @type {ReadonlyMap<string, string>}
+ */
+export const ERROR_LABELS = new Map([
+  ['invalid_json', 'invalid arguments'],
+  ['no_name', 'no tool name'],
+  ['incomplete', 'incomplete'],
+  ['truncated', 'cut off'],
+  ['invalid_arguments', 'invalid arguments'],
+  ['unknown_tool', 'unknown tool'],
+  ['exception', 'error'],
+  ['timeout', 'timed out'],
+]);
+
+/** The kinds of `tool_call_ready.error_kind`: they say more than the `tool_error` that follows them. */
+const CALL_ERROR_KINDS = new Set(['invalid_json', 'no_name', 'incomplete', 'truncated']);
+
+/**
+ * @param {string|null} kind
+ * @returns {string}
+ */
+export function errorLabel(kind) {
+  return (kind !== null && ERROR_LABELS.get(kind)) || 'error';
+}
 
 /** Console characters kept per call: the kernel sends at most 100,000; a saved notebook may hold anything. */
 export const MAX_CONSOLE_CHARS = 200_000;
@@ -122,8 +150,9 @@ export function apply(state, event, nowMs = Date.now()) {
         changes.push({ type: 'args-reset', call });
       }
       if (event.error) {
-        call.error = `invalid arguments: ${str(event.error)}`;
-        call.errorKind = 'invalid_arguments';
+        // A kernel older than `error_kind` only sent arguments that are not JSON this way.
+        call.errorKind = str(event.error_kind) || 'invalid_json';
+        call.error = `${errorLabel(call.errorKind)}: ${str(event.error)}`;
         setState(call, 'error', changes, true);
       } else if (call.state === 'pending' && raw) {
         setState(call, 'streaming', changes);
@@ -156,7 +185,10 @@ export function apply(state, event, nowMs = Date.now()) {
     case 'tool_error': {
       const call = callFor(state, changes, event);
       call.error = str(event.message);
-      call.errorKind = str(event.kind) || null;
+      // A call that could not run keeps its arguments' kind: `truncated` says more than the session's `incomplete`.
+      if (call.errorKind === null || !CALL_ERROR_KINDS.has(call.errorKind)) {
+        call.errorKind = str(event.kind) || null;
+      }
       call.duration = num(event.duration);
       const next = event.kind === 'cancelled' || event.kind === 'denied' ? event.kind : 'error';
       setState(call, next, changes, true);

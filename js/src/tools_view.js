@@ -7,6 +7,7 @@
 
 import { element } from './dom.js';
 import { formatArguments, formatSeconds } from './format.js';
+import { errorLabel } from './reducer.js';
 import { renderResult, renderText } from './results_view.js';
 
 /** @typedef {import('./reducer.js').ToolCall} ToolCall */
@@ -101,7 +102,8 @@ export class ToolCard {
     this.el.dataset.toolName = call.name;
     this.el.dataset.state = call.state;
     this.nameEl.textContent = call.name || '(unnamed tool)';
-    this.badge.textContent = STATE_LABELS[call.state];
+    // a failed call says how: `invalid arguments`, `cut off`, `timed out`...
+    this.badge.textContent = call.state === 'error' ? errorLabel(call.errorKind) : STATE_LABELS[call.state];
     this.finishArgs();
     this.updateConsole();
     if (call.state === 'done' && this.resultEl === null) {

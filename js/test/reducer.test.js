@@ -112,6 +112,48 @@ describe('tool calls', () => {
     const call = state.calls.get('c1');
     assert.equal(call?.state, 'error');
     assert.match(call?.error ?? '', /not JSON/);
+    assert.equal(call?.errorKind, 'invalid_json', 'a kernel that sends no error_kind: arguments that are not JSON');
+  });
+
+  test('a call that cannot run is labelled by its kind, which the tool_error that follows keeps', () => {
+    /** @type {[string, string, string, string][]} error_kind, its label, the tool_error kind, the badge */
+    const cases = [
+      ['invalid_json', 'invalid arguments', 'invalid_arguments', 'invalid arguments'],
+      ['no_name', 'no tool name', 'unknown_tool', 'no tool name'],
+      ['incomplete', 'incomplete', 'incomplete', 'incomplete'],
+      ['truncated', 'cut off', 'incomplete', 'cut off'],
+    ];
+    const { document } = makeWindow();
+    for (const [kind, label, toolKind, badge] of cases) {
+      const error = `why (${kind})`;
+      const { state } = run([started, { ...ready, arguments: null, error, error_kind: kind }]);
+      const call = state.calls.get('c1');
+      assert.equal(call?.error, `${label}: ${error}`);
+      assert.equal(call?.errorKind, kind);
+      const failed = { type: 'tool_error', id: 'c1', name: 'weather', kind: toolKind, message: 'weather was not run' };
+      apply(state, failed, NOW);
+      assert.equal(call?.error, 'weather was not run', 'the message the model was sent');
+      assert.equal(call?.errorKind, kind, `${kind} says more than ${toolKind}`);
+      if (call === undefined) throw new Error('no call');
+      const card = new ToolCard(document, call, () => {});
+      assert.equal(card.badge.textContent, badge);
+      assert.equal(card.el.querySelector('[data-nbstream=tool-error]')?.getAttribute('data-kind'), kind);
+    }
+  });
+
+  test('a failed tool is labelled by its tool_error kind', () => {
+    const { document } = makeWindow();
+    const cases = [
+      ['timeout', 'timed out'], ['exception', 'error'], ['invalid_arguments', 'invalid arguments'],
+      ['something_new', 'error'],
+    ];
+    for (const [kind, badge] of cases) {
+      const { state } = run([started, ready, { type: 'tool_error', id: 'c1', name: 'weather', kind, message: 'no' }]);
+      const call = state.calls.get('c1');
+      if (call === undefined) throw new Error('no call');
+      assert.equal(call.errorKind, kind);
+      assert.equal(new ToolCard(document, call, () => {}).badge.textContent, badge);
+    }
   });
 
   test('approval, denial, cancellation', () => {

@@ -43,7 +43,8 @@ class UsagePart:
 
 @dataclass(slots=True)
 class FinishPart:
-    """The model said why it stopped. More parts (usage, the end marker) may follow."""
+    """The model said why it stopped: nothing more comes for any call. More parts (usage, the end marker) may
+    follow."""
 
     reason: StopReason
     raw_reason: str | None = None

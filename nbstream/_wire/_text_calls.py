@@ -60,9 +60,10 @@ class TextCallFilter:
     """Parts in, parts out: text that holds tool calls becomes text parts and tool-call parts.
 
     ``feed`` one part at a time; ``close`` when the bytes ran out. A call is ended (``ToolEndPart``) by its
-    closing tag or closing brace, or by the response's finish / end marker (after the ``FinishPart``, so that a
-    call cut by the token limit is reported as such); a stream that breaks leaves open calls to the assembler,
-    which readies them with an error.
+    closing tag or closing brace, or by the response's finish / end marker. At the ``FinishPart`` the text an
+    open call still holds goes out before it, since the assembler makes every call final there, knowing the
+    reason (so a call cut by the token limit is reported as such); a stream that breaks leaves open calls to
+    the assembler, which readies them with an error.
     """
 
     def __init__(self, syntax: TextCallFormat) -> None:
@@ -90,9 +91,12 @@ class TextCallFilter:
         if isinstance(part, TextPart):
             return self._text(part.text) if part.text else []
         if isinstance(part, FinishPart):
+            # what open calls still hold goes out before it, since the finish ends them
             out = self._release()
+            ended = self._end_calls()
+            out += [held for held in ended if not isinstance(held, ToolEndPart)]
             out.append(part)
-            out += self._end_calls()
+            out += [end for end in ended if isinstance(end, ToolEndPart)]
             return out
         if isinstance(part, EndPart):
             out = self._release()

@@ -23,7 +23,7 @@ rm -rf "$venv"
 "$python" -m venv "$venv" >&2
 # (pip's notes about this machine's missing local index folders are noise: drop them)
 "$venv/bin/python" -m pip install --quiet "${requirements[@]}" 2>&1 | grep -v "is ignored: it is neither" >&2 || true
-"$venv/bin/python" -c "import ipykernel, anywidget, httpx_sse, pydantic" >&2
+"$venv/bin/python" -c "import ipykernel, anywidget, httpx, pydantic" >&2
 "$venv/bin/python" - >&2 <<'PY'
 import ipykernel
 assert ipykernel.version_info[0] == 6, ipykernel.__version__
