@@ -1,5 +1,6 @@
-"""Fixtures for the browser tests: one JupyterLab server per session (it takes seconds to start), Chromium
-per module, and per test a fresh browser context, workspace and kernel (see jupyter_lab.py)."""
+"""Fixtures for the browser tests: one Jupyter server per session (it takes seconds to start; it serves
+JupyterLab and Notebook 7), Chromium per module, and per test a fresh browser context, workspace and kernel
+(see jupyter_lab.py). A test that switched the theme gets the default one back for the next test."""
 
 from __future__ import annotations
 
@@ -76,5 +77,7 @@ def lab(request: pytest.FixtureRequest, jupyter_server: JupyterServer, browser: 
                 page.screenshot(path=ARTIFACTS / f"failed-{name}.png", full_page=True)
         context.close()
         jupyter_server.delete_kernels()
+        if lab.theme_changed:
+            jupyter_server.reset_theme()
     unexpected = [e for e in lab.errors if not any(harmless in e for harmless in HARMLESS_PAGE_ERRORS)]
     assert not unexpected, f"page errors: {unexpected}"

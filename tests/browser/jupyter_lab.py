@@ -1,4 +1,5 @@
-"""A real JupyterLab server with isolated dirs, and one test's handle on a page of it.
+"""A real Jupyter server with isolated dirs, and one test's handle on a page of it: JupyterLab or Notebook 7
+(the ``notebook`` package serves ``/notebooks/<path>`` from the same server).
 
 Plain helpers (no pytest) so that fixtures and tests import them by a name no other conftest shadows. The
 server puts the repository under test on ``PYTHONPATH``, so kernels import this checkout's nbstream; a second
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +46,13 @@ CHROMIUM_ARGS = [
 IPYKERNEL7 = "python3"
 IPYKERNEL6 = "nbstream-ipykernel6"
 KERNELS = [IPYKERNEL7, IPYKERNEL6]
+APPS = ("lab", "notebook")  # where a test can open a notebook: JupyterLab, Notebook 7
+LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
+THEMES_PLUGIN = "@jupyterlab/apputils-extension:themes"
 HARMLESS_PAGE_ERRORS = (
     # Notebook 7.6.5 logs these on every page (BROWSER_TESTING.md); nothing else is tolerated.
     "reading 'schema'",
-    "filebrowser:open-path not registered",
+    "Command 'filebrowser:open-path' not registered",
 )
 
 
@@ -60,13 +65,16 @@ class JupyterServer:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def api(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
-        )
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers)
         with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
+            answer = response.read()
+        return json.loads(answer) if answer else None
 
     def delete_kernels(self) -> None:
         """Idle kernels left running slow every later test on 2 cores."""
@@ -74,6 +82,10 @@ class JupyterServer:
             self.api("DELETE", f"/api/sessions/{session['id']}")
         for kernel in self.api("GET", "/api/kernels"):
             self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+    def reset_theme(self) -> None:
+        """Back to the default (light) theme: the theme is a user setting, shared by every page of the server."""
+        self.api("PUT", f"/lab/api/settings/{THEMES_PLUGIN}", {"raw": "{}"})
 
 
 def _free_port() -> int:
@@ -210,11 +222,15 @@ def _wait_until_up(server: JupyterServer, timeout: float = 60.0) -> None:
 
 @dataclass
 class Lab:
-    """One test's view of JupyterLab: its page, its notebook, and the page errors it saw."""
+    """One test's view of JupyterLab or Notebook 7: its page, its notebook, and the page errors it saw."""
 
     server: JupyterServer
     page: Page
     errors: list[str] = field(default_factory=list)
+    app: str = "lab"
+    """Where ``open`` opened the notebook: ``"lab"`` or ``"notebook"`` (Notebook 7)."""
+    theme_changed: bool = False
+    """``set_theme`` ran: the ``lab`` fixture puts the default theme back afterwards."""
 
     def write_notebook(self, name: str, cells: list[str], kernel: str = IPYKERNEL7) -> str:
         notebook = nbformat.v4.new_notebook()
@@ -224,9 +240,16 @@ class Lab:
         nbformat.write(notebook, path)
         return name
 
-    def open(self, name: str) -> None:
-        workspace = uuid.uuid4().hex[:12]
-        self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}/tree/{name}?token={self.server.token}")
+    def open(self, name: str, app: str = "lab") -> None:
+        """Open ``name`` in JupyterLab (a fresh workspace, so no old tabs come back) or in Notebook 7."""
+        if app == "lab":
+            path = f"/lab/workspaces/{uuid.uuid4().hex[:12]}/tree/{name}"
+        elif app == "notebook":
+            path = f"/notebooks/{name}"
+        else:
+            raise ValueError(f"app is one of {APPS}, not {app!r}")
+        self.app = app
+        self.page.goto(f"{self.server.url}{path}?token={self.server.token}")
         self.page.wait_for_selector(".jp-Notebook", timeout=60_000)
         self._wait_kernel_started(name)
         self.wait_idle()
@@ -248,6 +271,7 @@ class Lab:
         )
 
     def run_all(self) -> None:
+        """Run → Run All Cells (the same menu in JupyterLab and Notebook 7)."""
         self.page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         self.page.click("[data-command='runmenu:run-all']")
 
@@ -265,9 +289,35 @@ class Lab:
         """Kernel → Interrupt Kernel (the toolbar's ■ runs the same command)."""
         self.kernel_menu("kernelmenu:interrupt")
 
+    def set_theme(self, theme: str) -> None:
+        """Settings → Theme → ``theme`` (``LIGHT``, ``DARK``), as a user does, in JupyterLab and Notebook 7 alike.
+
+        Returns once the theme's CSS is in (JupyterLab sets ``data-jp-theme-name`` on the body after loading it)
+        and the splash screen shown meanwhile is gone.
+        """
+        self.theme_changed = True
+        page = self.page
+        page.click(".lm-MenuBar-itemLabel:text-is('Settings')")
+        page.hover(".lm-Menu-itemLabel:text-is('Theme')")
+        page.click(f".lm-Menu-itemLabel:text-is('{theme}')")
+        page.wait_for_selector(f"body[data-jp-theme-name='{theme}']", state="attached", timeout=30_000)
+        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+
     def cell_output(self, index: int) -> str:
         return self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
 
     def wait_cell_output(self, index: int, text: str, timeout: float = 30.0) -> None:
         locator = self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
         locator.filter(has_text=text).wait_for(timeout=timeout * 1000)
+
+
+def luminance(rgb: Sequence[float]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour given as 0-255 channels."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (x / 255 for x in rgb[:3])]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: Sequence[float], b: Sequence[float]) -> float:
+    """WCAG 2 contrast ratio of two opaque colours: 1 to 21; body text wants 4.5."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)

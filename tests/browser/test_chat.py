@@ -7,8 +7,6 @@ clock: same machine), so they see what a user would see, not what the kernel bel
 
 from __future__ import annotations
 
-import os
-import shutil
 import textwrap
 from typing import Any
 
@@ -240,11 +238,6 @@ def test_screenshot_while_a_tool_runs(lab: Lab) -> None:
     assert not widget_text(lab).rstrip().endswith("answer.")  # and the text was still streaming
     wait_status(lab, "done")
     assert "slow_sum returned 5" in widget_text(lab)
-    # README's picture is committed: refreshed when missing or on request, not rewritten by every run.
-    readme_shot = REPO / "docs" / "screenshot.png"
-    if not readme_shot.exists() or os.environ.get("NBSTREAM_UPDATE_SCREENSHOT") == "1":
-        readme_shot.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, readme_shot)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
