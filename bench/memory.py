@@ -22,7 +22,7 @@ import comm
 from comm.base_comm import BaseComm
 
 from nbstream import Call, ModelRequest, Say, ScriptedModel, StreamChat, ToolArgumentsDelta
-from nbstream._wire import WireFormat
+from nbstream._providers import WireFormat
 
 from .streams import tool_arguments
 

@@ -4,7 +4,24 @@
     chat = StreamChat(model="demo", tools=[my_function])   # displays a live chat in the notebook
 
 Without a widget, ``Session`` runs the same loop from any async code; ``parse_stream`` / ``collect`` read
-captured provider streams offline. See README.md for the data flow.
+captured provider streams offline.
+
+Data flows one way: bytes → frames → provider parts → normalized events → assembly → the session's loop → the
+widget. The words, as the code uses them:
+
+* **turn**: one ``send``: a prompt, then model responses and tool runs until the model stops calling tools; it
+  ends with one ``TurnFinished``.
+* **step**: one model response within a turn (``StepStarted``, ``max_steps``). A script (``ScriptedModel``,
+  ``nbstream.testing.ProviderServer``) is a list of steps, each a list of **actions**: ``Say``, ``Call``,
+  ``Pause``, ``TokenLimit``.
+* **frame**: one SSE event or NDJSON line of a provider's stream, what a parser reads at a time.
+* **part** (a provider event): what a parser reads out of a frame (text, a call fragment, usage, the
+  finish...); the assembler turns parts into **events**, the public ``Event`` types.
+* **provider**: an API behind a model string (``"anthropic:claude-sonnet-4-5"``), one module in
+  ``nbstream/_providers``; its **wire format** is the stream it speaks (``parse_stream("anthropic", ...)``).
+  Providers that speak another's API (Gemini's OpenAI endpoint) share its wire format.
+* Every incremental stage (frame decoders, wire parsers, the text-call filter, the assembler) takes its input
+  with ``feed`` and is ended with ``close``.
 """
 
 import inspect

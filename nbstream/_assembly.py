@@ -155,7 +155,7 @@ class Assembler:
         events.append(StreamError(kind=kind, message=message, retryable=retryable, provider=self._provider))
         return events
 
-    def finish(self) -> list[Event]:
+    def close(self) -> list[Event]:
         """The bytes ran out. Without the end marker (or at least a finish reason) the response was cut."""
         if self._done:
             return []

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._encode import Call, Say, Step, call_id, encode_turn
+from ._encode import Action, Call, Say, encode_step
 from ._messages import AssistantMessage, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
+from ._providers import WireFormat, for_wire
 from ._script import request_tokens
-from ._wire import WIRE_FORMATS, WireFormat
 
 __all__ = ["DemoModel"]
 
@@ -306,8 +306,7 @@ class DemoModel:
     def __init__(self, *, chars_per_second: float = 200.0, wire: WireFormat = "anthropic") -> None:
         if not chars_per_second > 0:
             raise ValueError(f"chars_per_second must be positive, not {chars_per_second!r}")
-        if wire not in WIRE_FORMATS:
-            raise ValueError(f"unknown wire format {wire!r}; choose one of {', '.join(WIRE_FORMATS)}")
+        self._provider = for_wire(wire)
         self.chars_per_second = chars_per_second
         self._wire: WireFormat = wire
 
@@ -325,8 +324,8 @@ class DemoModel:
     def _say(self, text: str) -> Say:
         return Say(text, chunk=1, over=len(text) / self.chars_per_second)
 
-    def plan(self, request: ModelRequest) -> list[Step]:
-        """The steps of the demo's answer: what ``stream`` encodes (and what a test server can play)."""
+    def plan(self, request: ModelRequest) -> list[Action]:
+        """The actions of the demo's answer: what ``stream`` encodes (and what a test server can play)."""
         messages = request.messages
         results: list[ToolResultMessage] = []
         for message in reversed(messages):
@@ -340,20 +339,24 @@ class DemoModel:
         if not tools:
             return [self._say(_help_answer(prompt, request.tools))]
         earlier_calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AssistantMessage))
-        steps: list[Step] = [self._say(f"Let me call {_join([t.name for t in tools])}.")]
+        actions: list[Action] = [self._say(f"Let me call {_join([t.name for t in tools])}.")]
         for number, tool in enumerate(tools, start=earlier_calls + 1):
-            identifier = call_id(self._wire, number, source="demo")
-            steps.append(
+            identifier = self._provider.encoder.call_id(number, source="demo")
+            actions.append(
                 Call(tool.name, demo_arguments(prompt, tool), id=identifier, delay=8 / self.chars_per_second)
             )
-        if self._wire != "openai-chat":  # there a call is final only when the response ends
-            steps.append(self._say(_while_tools_run(tools)))
-        return steps
+        if self._provider.eager_calls:  # else a call is final only when the response ends
+            actions.append(self._say(_while_tools_run(tools)))
+        return actions
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[bytes]:
-        turn = 1 + sum(isinstance(m, AssistantMessage) for m in request.messages)
-        frames = encode_turn(
-            self._wire, self.plan(request), turn=turn, model="demo", input_tokens=request_tokens(request)
+        step = 1 + sum(isinstance(m, AssistantMessage) for m in request.messages)
+        frames = encode_step(
+            self._provider.encoder,
+            self.plan(request),
+            step=step,
+            model="demo",
+            input_tokens=request_tokens(request),
         )
         for frame in frames:
             if frame.delay > 0:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._messages import Message
-from ._wire import WireFormat
+
+if TYPE_CHECKING:
+    from ._providers import WireFormat
 
 __all__ = ["Model", "ModelRequest", "ToolSpec"]
 

@@ -22,14 +22,16 @@ from ._events import (
     Usage,
 )
 from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
-from ._wire import MAX_FRAME_SIZE, WIRE_FORMATS, WireFormat, WireParser, make_parser
+from ._providers import WireFormat, for_wire
+from ._wire import MAX_FRAME_SIZE, WireParser
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFilter, TextCallFormat
 
 __all__ = ["EventStream", "MessageBuilder", "SyncEventStream", "collect", "parse_stream"]
 
 
 class _Pipeline:
-    """Parser (+ text tool-call filter) + assembler for one response: chunk in, events out."""
+    """Parser (+ text tool-call filter) + assembler for one response: ``feed`` bytes, ``close`` at EOF, ``fail``
+    when the source broke; events out."""
 
     __slots__ = ("_assembler", "_filter", "_parser")
 
@@ -42,7 +44,7 @@ class _Pipeline:
     def done(self) -> bool:
         return self._assembler.done
 
-    def chunk(self, data: bytes) -> Iterator[Event]:
+    def feed(self, data: bytes) -> Iterator[Event]:
         # Events are yielded one by one, never gathered per chunk: a 64 KB chunk holds hundreds of tokens,
         # and batches of live objects survive into the GC's old generation, making full collections frequent.
         feed = self._assembler.feed
@@ -55,14 +57,14 @@ class _Pipeline:
             for filtered in text_calls.feed(part):
                 yield from feed(filtered)
 
-    def fault(self, fault: StreamFault) -> list[Event]:
+    def fail(self, fault: StreamFault) -> list[Event]:
         events: list[Event] = []
         if self._filter is not None:  # text held back at a possible tag is text after all
             for part in self._filter.close():
                 events += self._assembler.feed(part)
         return events + self._assembler.fail(fault.kind, fault.message, retryable=fault.retryable)
 
-    def eof(self) -> Iterator[Event]:
+    def close(self) -> Iterator[Event]:
         feed = self._assembler.feed
         text_calls = self._filter
         for part in self._parser.close():
@@ -74,7 +76,7 @@ class _Pipeline:
         if text_calls is not None:
             for part in text_calls.close():
                 yield from feed(part)
-        yield from self._assembler.finish()
+        yield from self._assembler.close()
 
 
 class EventStream:
@@ -96,7 +98,8 @@ class EventStream:
     ) -> None:
         assembler = Assembler(previews=previews, provider=provider, made_up_ids=made_up_ids)
         text_calls = TextCallFilter(text_tool_calls) if text_tool_calls is not None else None
-        self._pipeline = _Pipeline(make_parser(wire, max_frame_size=max_frame_size), assembler, text_calls)
+        parser = for_wire(wire).parser(max_frame_size)
+        self._pipeline = _Pipeline(parser, assembler, text_calls)
         self._chunks = chunks
         self._started = False
 
@@ -140,14 +143,14 @@ class EventStream:
                 except StopAsyncIteration:
                     break
                 except StreamFault as fault:
-                    for event in pipeline.fault(fault):
+                    for event in pipeline.fail(fault):
                         yield event
                     return
-                for event in pipeline.chunk(data):
+                for event in pipeline.feed(data):
                     yield event
                 if pipeline.done:
                     return
-            for event in pipeline.eof():
+            for event in pipeline.close():
                 yield event
         finally:
             close = getattr(iterator, "aclose", None)
@@ -168,12 +171,12 @@ class EventStream:
                 except StopIteration:
                     break
                 except StreamFault as fault:
-                    yield from pipeline.fault(fault)
+                    yield from pipeline.fail(fault)
                     return
-                yield from pipeline.chunk(data)
+                yield from pipeline.feed(data)
                 if pipeline.done:
                     return
-            yield from pipeline.eof()
+            yield from pipeline.close()
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
@@ -231,8 +234,6 @@ def parse_stream(
     ``text_tool_calls`` (``"hermes"``, ``"mistral"``, ``"llama3"``) reads tool calls that the server left in the
     text (no tool-call parser) as tool calls: they never show as text and get the events of native calls.
     """
-    if wire not in WIRE_FORMATS:
-        raise ValueError(f"unknown wire format {wire!r}; expected one of: {', '.join(WIRE_FORMATS)}")
     if text_tool_calls is not None and text_tool_calls not in TEXT_CALL_FORMATS:
         raise ValueError(
             f"unknown text_tool_calls format {text_tool_calls!r}; expected one of: {', '.join(TEXT_CALL_FORMATS)}"

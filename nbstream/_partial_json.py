@@ -61,6 +61,7 @@ class PartialJSON:
         except ValueError:  # no prefix of JSON (a lone surrogate escape counts as broken)
             return self._stop()
         if len(items) != 1:  # nothing whole enough to show yet, or a second value after the first
+            self._value = None  # what an empty fragment before the next parse gets too
             return None if not items else self._stop()
         value = items[0]
         if nested_too_deep(value, text):  # an event holding it could not be serialized

@@ -6,8 +6,9 @@ from typing import Any
 
 from ._errors import ConfigurationError
 from ._model import Model
-from ._providers import check_base_url, parse_model_string
+from ._providers import parse_model_string
 from ._transport import HttpModel
+from ._urls import check_base_url
 
 __all__ = ["resolve_model"]
 
@@ -33,12 +34,12 @@ def resolve_model(
         from ._demo import DemoModel
 
         return DemoModel()
-    spec, name = parse_model_string(model)
+    provider, name = parse_model_string(model)
     base_url = check_base_url(base_url) if base_url else None  # before the key, which depends on the host
     return HttpModel(
-        spec,
+        provider,
         name,
-        api_key=spec.resolve_key(api_key, base_url),
+        api_key=provider.resolve_key(api_key, base_url),
         api_key_given=bool(api_key),
         base_url=base_url,
         read_timeout=read_timeout,

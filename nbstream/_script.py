@@ -1,11 +1,11 @@
-"""Scripted models: write a model's turns by hand and replay them as a real provider's bytes.
+"""Scripted models: write a model's steps (its responses) by hand and replay them as a real provider's bytes.
 
     model = ScriptedModel([
         [Say("Let me add those."), Call("slow_sum", {"a": 2, "b": 3}), Say("It is running...", over=3.0)],
         [Say("The sum is 5.")],
     ])
 
-Turn *k* plays on the model's *k*-th request. The default wire is Anthropic's because there a ``tool_use``
+Step *k* plays on the model's *k*-th request. The default wire is Anthropic's because there a ``tool_use``
 block ends (``content_block_stop``) before the text after it: the call is final, and its tool can start, while
 that text is still streaming. With ``wire="openai-chat"`` a call is final only at ``finish_reason``, when the
 whole response has arrived; Responses (``output_item.done``) and Ollama (a call comes whole) are eager too.
@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from ._encode import Call, Pause, Say, Step, TokenLimit, count_calls, encode_turn, rough_tokens
+from ._encode import Action, Call, Pause, Say, TokenLimit, count_calls, encode_step, rough_tokens
 from ._errors import ConfigurationError, StreamFault
 from ._messages import AssistantMessage, ToolResultMessage, UserMessage
 from ._model import ModelRequest
-from ._wire import WIRE_FORMATS, WireFormat
+from ._providers import WireFormat, for_wire
 
 __all__ = ["Call", "Pause", "Say", "ScriptedModel"]
 
@@ -38,28 +38,28 @@ def request_tokens(request: ModelRequest) -> int:
 
 
 class ScriptedModel:
-    """A ``Model`` that replays ``turns`` of ``Say`` / ``Call`` / ``Pause`` / ``TokenLimit`` steps as ``wire`` bytes.
+    """A ``Model`` that replays ``steps``, each a list of ``Say`` / ``Call`` / ``Pause`` / ``TokenLimit`` actions,
+    as ``wire`` bytes.
 
     ``requests`` keeps every request it was sent, so a test can check what the session asked.
     """
 
-    def __init__(self, turns: Sequence[Sequence[Step]], *, wire: WireFormat = "anthropic") -> None:
-        if wire not in WIRE_FORMATS:
-            raise ConfigurationError(f"unknown wire format {wire!r}; choose one of {', '.join(WIRE_FORMATS)}")
-        self._turns: list[tuple[Step, ...]] = []
-        for number, turn in enumerate(turns, start=1):
-            steps = tuple(turn)
-            for step in steps:
-                if not isinstance(step, Say | Call | Pause | TokenLimit):
+    def __init__(self, steps: Sequence[Sequence[Action]], *, wire: WireFormat = "anthropic") -> None:
+        self._provider = for_wire(wire)
+        self._steps: list[tuple[Action, ...]] = []
+        for number, step in enumerate(steps, start=1):
+            actions = tuple(step)
+            for action in actions:
+                if not isinstance(action, Say | Call | Pause | TokenLimit):
                     raise ConfigurationError(
-                        f"turn {number} of the script: {step!r} is not a Say, Call, Pause or TokenLimit"
+                        f"step {number} of the script: {action!r} is not a Say, Call, Pause or TokenLimit"
                     )
-            self._turns.append(steps)
+            self._steps.append(actions)
         self._wire: WireFormat = wire
         self.requests: list[ModelRequest] = []
 
     def __repr__(self) -> str:
-        return f"ScriptedModel(turns={len(self._turns)}, played={len(self.requests)}, wire={self._wire!r})"
+        return f"ScriptedModel(steps={len(self._steps)}, played={len(self.requests)}, wire={self._wire!r})"
 
     @property
     def provider(self) -> str:
@@ -70,21 +70,21 @@ class ScriptedModel:
         return self._wire
 
     def stream(self, request: ModelRequest) -> AsyncIterator[bytes]:
-        # The turn is taken when the request is made, not when its bytes are first read.
+        # The step is taken when the request is made, not when its bytes are first read.
         self.requests.append(request)
         return self._play(len(self.requests) - 1, request)
 
     async def _play(self, index: int, request: ModelRequest) -> AsyncIterator[bytes]:
-        if index >= len(self._turns):
+        if index >= len(self._steps):
             raise StreamFault(
                 "provider",
-                f"the script has no turn {index + 1}: it was written with {len(self._turns)} turn(s)",
+                f"the script has no step {index + 1}: it was written with {len(self._steps)} step(s)",
             )
-        frames = encode_turn(
-            self._wire,
-            self._turns[index],
-            turn=index + 1,
-            call_offset=sum(count_calls(turn) for turn in self._turns[:index]),
+        frames = encode_step(
+            self._provider.encoder,
+            self._steps[index],
+            step=index + 1,
+            call_offset=sum(count_calls(step) for step in self._steps[:index]),
             input_tokens=request_tokens(request),
         )
         for frame in frames:

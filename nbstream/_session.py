@@ -26,6 +26,7 @@ from ._events import Event, StepStarted, ToolCallReady, TurnFinished, TurnReason
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from ._model import Model, ModelRequest
 from ._parse import MessageBuilder, parse_stream
+from ._providers import for_wire
 from ._tools import Tool, ToolRegistry
 from ._wire import MAX_FRAME_SIZE
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFormat
@@ -34,17 +35,13 @@ __all__ = ["Session", "TurnStream"]
 
 log = logging.getLogger("nbstream")
 
-_TOKEN_LIMIT_HINT = (
-    "raise the output-token limit (options={'max_tokens': ...}; 'max_output_tokens' for the Responses API, "
-    "'num_predict' in Ollama's options)"
-)
-
 
 class Session:
     """A conversation with a model that can call your Python functions.
 
-    ``model`` is ``"demo"`` (the default: offline, deterministic), ``"<provider>:<name>"`` with provider one of
-    ``openai``, ``openai-responses``, ``anthropic``, ``ollama``, or any ``Model`` object (e.g. ``ScriptedModel``).
+    ``model`` is ``"demo"`` (the default: offline, deterministic), ``"<provider>:<name>"`` for a provider of
+    ``nbstream._providers`` (``openai``, ``openai-responses``, ``anthropic``, ``ollama``, ``gemini``), or any
+    ``Model`` object (e.g. ``ScriptedModel``).
     Keys come from ``api_key=`` or the provider's environment variable; ``base_url=`` points an ``openai:`` model
     at any OpenAI-compatible server. Bind a session to one event loop: use it from the loop it was first used on.
     """
@@ -231,7 +228,7 @@ class Session:
                 results = await dispatcher.results()
                 self._record(message, results)
                 builder, dispatcher = MessageBuilder(), None
-                ended = _why_the_turn_ends(message)
+                ended = _why_the_turn_ends(message, for_wire(self.model.wire).token_limit)
                 if ended is not None:
                     reason, detail = ended
                     break
@@ -249,7 +246,7 @@ class Session:
     def _sent_history(self) -> list[Message]:
         if self.text_tool_calls is None:
             return list(self._messages)
-        from ._providers import text_call_history  # calls written as text go back as text
+        from ._providers._request import text_call_history  # calls written as text go back as text
 
         return text_call_history(self._messages, self.text_tool_calls)
 
@@ -284,8 +281,9 @@ class Session:
     # -- end of export and load ----------------------------------------------------------------------------
 
 
-def _why_the_turn_ends(message: AssistantMessage) -> tuple[TurnReason, str | None] | None:
-    """How the turn ends after this response, or ``None`` when the model must see its tool results."""
+def _why_the_turn_ends(message: AssistantMessage, token_limit: str) -> tuple[TurnReason, str | None] | None:
+    """How the turn ends after this response, or ``None`` when the model must see its tool results.
+    ``token_limit`` is the option that raises the provider's output-token limit."""
     error = message.error
     if error is not None:
         return "error", f"{error.provider}: {error.message}" if error.provider else error.message
@@ -293,7 +291,7 @@ def _why_the_turn_ends(message: AssistantMessage) -> tuple[TurnReason, str | Non
         said = f" ({message.raw_stop_reason!r})" if message.raw_stop_reason else ""
         return "max_tokens", (
             f"the model ran out of output tokens inside a tool call{said}: asking again would cut it again; "
-            + _TOKEN_LIMIT_HINT
+            f"raise the output-token limit ({token_limit})"
         )
     if not message.tool_calls:
         return "done", None

@@ -40,6 +40,7 @@ from ._events import (
     ToolRunning,
     TurnFinished,
 )
+from ._providers import PROVIDERS
 from ._session import Session
 
 DEFAULT_PROMPT = "What is 2 + 3?"
@@ -60,19 +61,19 @@ async def slow_sum(a: int, b: int) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    keys = ", ".join(dict.fromkeys(p.key_variable for p in PROVIDERS.values() if p.key_variable))
     cli = argparse.ArgumentParser(
         prog="python -m nbstream",
         description="Run one turn of a tool-using model in the terminal: the answer streams as markdown while "
         "tools run beside it. With no options: the offline demo model and an example tool, slow_sum.",
-        epilog="Keys come from the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY), as in the library. "
+        epilog=f"Keys come from the environment ({keys}), as in the library. "
         "Ctrl-C stops the turn (exit status 130).",
     )
     cli.add_argument("prompt", nargs="*", help=f'what to ask (default: "{DEFAULT_PROMPT}")')
     cli.add_argument(
         "--model",
         default="demo",
-        help='"demo" (default, offline), "openai:<name>", "openai-responses:<name>", "anthropic:<name>", '
-        '"ollama:<name>"',
+        help='"demo" (default, offline), ' + ", ".join(f'"{name}:<name>"' for name in PROVIDERS),
     )
     cli.add_argument("--system", help="a system prompt")
     cli.add_argument(

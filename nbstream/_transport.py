@@ -21,22 +21,14 @@ import httpx
 from ._errors import StreamFault
 from ._events import ErrorKind
 from ._model import ModelRequest
-from ._providers import (
-    ProviderSpec,
-    anthropic_base,
-    check_base_url,
-    default_base_url,
-    error_message_from_body,
-    shown_url,
-)
-from ._wire import WireFormat
+from ._providers import Provider, WireFormat
+from ._urls import check_base_url, shown_url
 from ._wire._frames import load_json
 
 __all__ = ["HttpModel"]
 
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_OLLAMA_KEYS = frozenset({"message", "done", "error"})  # one of them is in every line of Ollama's stream
 _EXCERPT_BYTES = 512  # read for a bad answer's excerpt
 _JSON_SNIFF_LIMIT = 1 << 20  # an application/json body this long is passed on unjudged
 _EXCERPT_CHARS = 160
@@ -47,7 +39,7 @@ class HttpModel:
 
     def __init__(
         self,
-        spec: ProviderSpec,
+        provider: Provider,
         model: str,
         *,
         api_key: str | None,
@@ -59,20 +51,19 @@ class HttpModel:
         max_retry_wait: float = 30.0,
         options: dict[str, Any] | None = None,
     ) -> None:
-        self._spec = spec
+        self._provider = provider
         self.model = model
-        self._auth_hint = _auth_hint(spec.key_variable, api_key_given)
-        setting = "OLLAMA_HOST" if spec.name == "ollama" and not base_url else "base_url"
-        base = check_base_url(base_url or default_base_url(spec), setting)
-        self._base_url = anthropic_base(base) if spec.name == "anthropic" else base
+        self._auth_hint = _auth_hint(provider.key_variable, api_key_given)
+        given, setting = (base_url, "base_url") if base_url else provider.default_base()
+        self._base_url = provider.normalized_base_url(check_base_url(given, setting))
         self._shown_base_url = shown_url(self._base_url)
         self._options = dict(options or {})
         self._max_retries = max_retries
         self._max_retry_wait = max_retry_wait
         self._read_timeout = read_timeout
-        headers = {"content-type": "application/json", **spec.extra_headers}
+        headers = {"content-type": "application/json", **provider.extra_headers}
         if api_key:
-            headers.update(spec.auth_headers(api_key))
+            headers.update(provider.auth_headers(api_key))
         # Credentials written into the URL become Basic auth (unless a key is set) and never stay in the URL,
         # where httpx's own logs would print them.
         url = httpx.URL(self._base_url)
@@ -87,25 +78,25 @@ class HttpModel:
 
     @property
     def provider(self) -> str:
-        return self._spec.name
+        return self._provider.name
 
     @property
     def wire(self) -> WireFormat:
-        return self._spec.wire
+        return self._provider.wire
 
     def __repr__(self) -> str:
-        return f"HttpModel({self._spec.name}:{self.model})"
+        return f"HttpModel({self._provider.name}:{self.model})"
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[bytes]:
-        spec = self._spec.request(self.model, request, self._base_url, self._options)
-        shown = shown_url(spec.url)
+        http = self._provider.request(self.model, request, self._base_url, self._options)
+        shown = shown_url(http.url)
         attempt = 0
         while True:
             try:
-                async with self._client.stream("POST", spec.url, json=spec.body) as response:
+                async with self._client.stream("POST", http.url, json=http.body) as response:
                     delay = await self._check_status(response, shown, attempt)
                     if delay is None:
                         async for chunk in self._read(response, shown):
@@ -164,19 +155,21 @@ class HttpModel:
         """The bytes read ahead to judge a body whose content type says it may not be the stream.
 
         Only HTML and JSON are judged: compatible servers send valid streams under odd content types
-        (``text/plain``, none at all), and Ollama's NDJSON may come as ``application/json``, so anything else,
+        (``text/plain``, none at all), and NDJSON (Ollama's) may come as ``application/json``, so anything else,
         and JSON that reads as the stream, is passed on for the parser.
         """
+        provider = self._provider
         media = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media in _HTML_TYPES:
             head, _ = await _read_until(chunks, b"", lambda data: len(data) >= _EXCERPT_BYTES)
-            like = "like http://localhost:11434" if self.wire == "ollama" else "often ending in /v1"
+            base_path = provider.base_path
+            like = f"often ending in {base_path}" if base_path else f"like {provider.default_base_url}"
             what = f"an HTML page; is base_url the API's address ({like})?"
             raise self._not_a_stream(response, shown, what, head)
         if media != "application/json" and not media.endswith("+json"):
             return b""
-        head, ended = await _read_until(chunks, b"", lambda data: _json_judged(data, self.wire))
-        problem = _json_problem(head, ended, self.wire)
+        head, ended = await _read_until(chunks, b"", lambda data: _json_judged(data, provider))
+        problem = _json_problem(head, ended, provider)
         if problem is None:
             return head
         head, _ = await _read_until(chunks, head, lambda data: len(data) >= _EXCERPT_BYTES)
@@ -204,7 +197,7 @@ class HttpModel:
                 "bad_response",
                 f"HTTP {status} from {shown}, a redirect with no usable Location; check base_url",
             )
-        path = self._spec.path
+        path = self._provider.path
         if target.path.endswith(path):
             advice = f"set base_url={shown_url(target.copy_with(path=target.path[: -len(path)]))!r}"
         else:
@@ -239,7 +232,7 @@ class HttpModel:
         return text
 
     def _status_fault(self, status: int, body: bytes, retries: int) -> StreamFault:
-        said = self._redact(error_message_from_body(body))
+        said = self._redact(_error_message_from_body(body))
         kind: ErrorKind
         if status in (401, 403):
             kind = "auth"
@@ -288,37 +281,50 @@ async def _read_until(
     return head, False
 
 
-def _json_judged(head: bytes, wire: WireFormat) -> bool:
+def _json_judged(head: bytes, provider: Provider) -> bool:
     """Whether the opening of an ``application/json`` body is enough to judge it by ``_json_problem``.
 
-    SSE never starts with ``{``, so its first byte decides; for Ollama, one JSON line followed by another is
-    NDJSON, while one document (perhaps pretty-printed) is read to its end.
+    SSE never starts with ``{``, so its first byte decides; for NDJSON, one JSON line followed by another is
+    the stream, while one document (perhaps pretty-printed) is read to its end.
     """
     text = head.lstrip()
     if not text:
         return False
-    if text[:1] not in (b"{", b"[") or wire != "ollama" or len(head) >= _JSON_SNIFF_LIMIT:
+    if text[:1] not in (b"{", b"[") or provider.framing != "ndjson" or len(head) >= _JSON_SNIFF_LIMIT:
         return True
     first, newline, rest = text.partition(b"\n")
     return bool(newline and rest.strip()) and _is_json(first)
 
 
-def _json_problem(head: bytes, ended: bool, wire: WireFormat) -> str | None:
-    """Why an ``application/json`` body is not ``wire``'s stream, or ``None`` when it may be one."""
+def _json_problem(head: bytes, ended: bool, provider: Provider) -> str | None:
+    """Why an ``application/json`` body is not the provider's stream, or ``None`` when it may be one."""
     text = head.strip()
     if text[:1] not in (b"{", b"["):
         return None  # SSE lines or NDJSON under an odd content type, or nothing at all
-    if wire != "ollama":
+    if provider.framing != "ndjson":
         return 'JSON, not an event stream; does the server ignore "stream": true?'
     if not ended:
-        return None  # several JSON lines (Ollama's NDJSON), or too long to judge
+        return None  # several JSON lines (NDJSON), or too long to judge
     try:
         document = load_json(text.decode("utf-8", "replace"))
     except (ValueError, RecursionError):
         return None  # the parser says what is broken
-    if isinstance(document, dict) and not _OLLAMA_KEYS.isdisjoint(document):
-        return None  # a whole answer in one line reads as Ollama's stream
-    return "one JSON document, not Ollama's NDJSON stream."
+    if isinstance(document, dict) and not provider.line_keys.isdisjoint(document):
+        return None  # a whole answer in one line reads as the stream
+    return f"one JSON document, not {provider.title}'s NDJSON stream."
+
+
+def _error_message_from_body(body: bytes) -> str:
+    """The provider's own words from an error body (OpenAI, Anthropic, Ollama shapes), else a short excerpt."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = load_json(text)
+    except ValueError:
+        return text[:300]
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or error)[:300]
+    return str(error)[:300]
 
 
 def _is_json(data: bytes) -> bool:

@@ -37,7 +37,7 @@ def run(*parts: Part, finish: bool = True, **options: Any) -> list[Event]:
     for part in parts:
         events += assembler.feed(part)
     if finish:
-        events += assembler.finish()
+        events += assembler.close()
     return events
 
 
@@ -263,7 +263,7 @@ def test_an_error_part_readies_open_calls_as_incomplete_and_keeps_final_ones() -
     assert assembler.done
     assert assembler.feed(TextPart("more")) == []
     assert assembler.feed(EndPart()) == []
-    assert assembler.finish() == []
+    assert assembler.close() == []
     assert assembler.fail("connection", "again") == []
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import events_of
 
 from nbstream import (
     EVENTS,
@@ -32,7 +33,7 @@ from nbstream._display import compact, merge_batch
 
 async def run(tools: list[Any], *calls: Call, **options: Any) -> list[Event]:
     session = Session(ScriptedModel([list(calls), [Say("ok")]]), tools=tools, **options)
-    return [event async for event in session.send("go")]
+    return await events_of(session)
 
 
 def call_id(events: list[Event], name: str) -> str:
@@ -94,7 +95,7 @@ async def test_the_model_never_sees_the_output(capsys: pytest.CaptureFixture[str
     session = Session(
         ScriptedModel([[Call("chatty_sync", {"word": "hi"})], [Say("ok")]]), tools=[chatty_sync]
     )
-    [event async for event in session.send("go")]
+    await events_of(session)
     results = [message for message in session.messages if isinstance(message, ToolResultMessage)]
     assert [message.content for message in results] == ["HI"]
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import fixture, split
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._encode import Call, Frame, Pause, Say, encode_turn, error_frames, malformed_frame
+from nbstream._encode import Action, Call, Pause, Say, Scheduled, encode_step
 from nbstream._events import TextDelta, ToolCallReady
 from nbstream._messages import AssistantMessage
 from nbstream._parse import collect, parse_stream
-from nbstream._wire import WIRE_FORMATS, WireFormat
+from nbstream._providers import WIRE_FORMATS, WireFormat, for_wire
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-TURN = [
+STEP = [
     Say("I'll add those numbers for you."),
     Call("slow_sum", {"a": 2, "b": 3}),
     Say('While it runs: ünïcode ✓, "quotes" and a\nnewline.', chunk=2),
@@ -32,16 +30,17 @@ def parse(wire: WireFormat, chunks: list[bytes]) -> AssistantMessage:
     return collect(parse_stream(wire, chunks))
 
 
-def frames(wire: WireFormat, steps: list[Any], **options: Any) -> list[Frame]:
-    return list(encode_turn(wire, steps, **options))
+def frames(wire: WireFormat, actions: list[Action], **options: Any) -> list[Scheduled]:
+    return list(encode_step(for_wire(wire).encoder, actions, **options))
 
 
-def split_randomly(data: bytes, rng: random.Random) -> list[bytes]:
-    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, len(data) // 5)))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+def error_frames(
+    wire: WireFormat, kind: Any = "overloaded", message: str = "Overloaded", **options: Any
+) -> bytes:
+    return b"".join(for_wire(wire).encoder(**options).error(kind, message))
 
 
-# --- steps ------------------------------------------------------------------------------------------------
+# --- actions ----------------------------------------------------------------------------------------------
 
 
 @given(st.text(), st.integers(min_value=1, max_value=5))
@@ -80,20 +79,20 @@ def test_call_fragments_rebuild_the_arguments() -> None:
 # --- round trip through the real parsers ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_every_wire_round_trips_text_and_calls(wire: WireFormat) -> None:
-    message = parse(wire, [f.data for f in frames(wire, TURN, input_tokens=42)])
+    message = parse(wire, [f.data for f in frames(wire, STEP, input_tokens=42)])
     assert message.error is None
     assert message.text == TEXT
     assert [(c.name, c.arguments) for c in message.tool_calls] == [
         ("slow_sum", {"a": 2, "b": 3}),
         ("lookup", {"city": "San Francisco", "tags": ["a", "b"], "nested": {"x": None}}),
     ]
-    prefix = "toolu" if wire == "anthropic" else "call"
-    assert [c.id for c in message.tool_calls] == [f"{prefix}_script_1", f"{prefix}_script_2"]
+    assert [c.id for c in message.tool_calls] == [
+        f"{for_wire(wire).encoder.call_id_prefix}script_{n}" for n in (1, 2)
+    ]
     assert message.stop_reason == "tool_calls"
     assert message.usage is not None and message.usage.input_tokens == 42
-    pieces = [s.deltas() if isinstance(s, Say) else s.fragments() for s in TURN if isinstance(s, Say | Call)]
+    pieces = [a.deltas() if isinstance(a, Say) else a.fragments() for a in STEP if isinstance(a, Say | Call)]
     assert message.usage.output_tokens == sum(map(len, pieces))  # one token a delta or fragment
 
 
@@ -101,20 +100,19 @@ def test_every_wire_round_trips_text_and_calls(wire: WireFormat) -> None:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_every_wire_survives_random_byte_splits(wire: WireFormat, seed: int) -> None:
-    body = b"".join(f.data for f in frames(wire, TURN))
-    message = parse(wire, split_randomly(body, random.Random(seed)))
+    body = b"".join(f.data for f in frames(wire, STEP))
+    rng = random.Random(seed)
+    message = parse(wire, split(body, rng.sample(range(1, len(body)), len(body) // 5)))
     assert message.text == TEXT
     assert [c.name for c in message.tool_calls] == ["slow_sum", "lookup"]
     assert message.error is None
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
-def test_text_only_turn_stops_with_stop(wire: WireFormat) -> None:
+def test_text_only_step_stops_with_stop(wire: WireFormat) -> None:
     message = parse(wire, [f.data for f in frames(wire, [Say("Just text.")])])
     assert (message.text, message.tool_calls, message.stop_reason) == ("Just text.", [], "stop")
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_raw_string_arguments_are_sent_as_written(wire: WireFormat) -> None:
     message = parse(wire, [f.data for f in frames(wire, [Call("f", '{"a": 1, ')])])
     (call,) = message.tool_calls
@@ -122,19 +120,19 @@ def test_raw_string_arguments_are_sent_as_written(wire: WireFormat) -> None:
     assert call.arguments is None and call.error
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_call_ids_follow_the_offset_and_explicit_ids_win(wire: WireFormat) -> None:
-    steps = [Call("f", {}), Call("g", {}, id="mine")]
-    message = parse(wire, [f.data for f in frames(wire, steps, call_offset=4)])
-    prefix = "toolu" if wire == "anthropic" else "call"
-    assert [c.id for c in message.tool_calls] == [f"{prefix}_script_5", "mine"]
+    actions: list[Action] = [Call("f", {}), Call("g", {}, id="mine")]
+    message = parse(wire, [f.data for f in frames(wire, actions, call_offset=4)])
+    assert [c.id for c in message.tool_calls] == [for_wire(wire).encoder.call_id(5), "mine"]
+    assert for_wire("anthropic").encoder.call_id(5) == "toolu_script_5"  # each provider's style of id
+    assert for_wire("openai-chat").encoder.call_id(5, source="demo") == "call_demo_5"
 
 
 def test_anthropic_call_is_final_before_later_text_but_openai_chat_only_at_the_end() -> None:
-    steps = [Say("a b c"), Call("slow", {"n": 1}), Say("d e f g h i", chunk=1)]
+    actions: list[Action] = [Say("a b c"), Call("slow", {"n": 1}), Say("d e f g h i", chunk=1)]
 
     def order(wire: WireFormat) -> list[str]:
-        events = parse_stream(wire, [f.data for f in frames(wire, steps)])
+        events = parse_stream(wire, [f.data for f in frames(wire, actions)])
         return [type(e).__name__ for e in events if isinstance(e, TextDelta | ToolCallReady)]
 
     anthropic = order("anthropic")
@@ -145,7 +143,7 @@ def test_anthropic_call_is_final_before_later_text_but_openai_chat_only_at_the_e
 
 def test_encoding_is_deterministic() -> None:
     for wire in WIRE_FORMATS:
-        assert frames(wire, TURN, turn=3) == frames(wire, TURN, turn=3)
+        assert frames(wire, STEP, step=3) == frames(wire, STEP, step=3)
 
 
 def test_only_the_last_frame_is_the_end_marker() -> None:
@@ -154,15 +152,15 @@ def test_only_the_last_frame_is_the_end_marker() -> None:
         "anthropic": b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
     }
     for wire in WIRE_FORMATS:
-        encoded = frames(wire, TURN)
+        encoded = frames(wire, STEP)
         assert [f.end for f in encoded] == [False] * (len(encoded) - 1) + [True]
         if wire in markers:
             assert encoded[-1].data == markers[wire]
-    assert b'"type":"response.completed"' in frames("openai-responses", TURN)[-1].data
-    assert json.loads(frames("ollama", TURN)[-1].data)["done"] is True
+    assert b'"type":"response.completed"' in frames("openai-responses", STEP)[-1].data
+    assert json.loads(frames("ollama", STEP)[-1].data)["done"] is True
 
 
-def test_delays_spread_over_the_deltas_and_carry_across_silent_steps() -> None:
+def test_delays_spread_over_the_deltas_and_carry_across_silent_actions() -> None:
     encoded = frames("anthropic", [Pause(0.5), Say("a b c d", chunk=1, over=1.0)])
     text_frames = [f for f in encoded if b"text_delta" in f.data]
     assert [f.delay for f in text_frames] == [0.0, 0.25, 0.25, 0.25]  # the block start takes the first wait
@@ -198,16 +196,16 @@ def keys_by_type(payloads: list[dict[str, Any]], kind: Any) -> dict[str, set[str
 
 
 @pytest.mark.parametrize(
-    ("wire", "fixture"),
+    ("wire", "recording"),
     [
         ("anthropic", "anthropic_text_then_tool_use.sse"),
         ("openai-responses", "openai_responses_function_call.sse"),
         ("openai-chat", "openai_chat_single_tool_call.sse"),
     ],
 )
-def test_sse_events_use_the_recorded_field_names(wire: WireFormat, fixture: str) -> None:
-    recorded = sse_payloads((FIXTURES / fixture).read_bytes())
-    ours = sse_payloads(b"".join(f.data for f in frames(wire, TURN)))
+def test_sse_events_use_the_recorded_field_names(wire: WireFormat, recording: str) -> None:
+    recorded = sse_payloads(fixture(recording))
+    ours = sse_payloads(b"".join(f.data for f in frames(wire, STEP)))
 
     def kind(payload: dict[str, Any]) -> str:
         return payload.get("type") or payload.get("object", "")
@@ -223,9 +221,9 @@ def test_sse_events_use_the_recorded_field_names(wire: WireFormat, fixture: str)
 
 
 def test_openai_chat_chunks_nest_like_the_recorded_ones() -> None:
-    recorded = [p for _, p in sse_payloads((FIXTURES / "openai_chat_parallel_tool_calls.sse").read_bytes())]
-    recorded += [p for _, p in sse_payloads((FIXTURES / "openai_chat_text_only.sse").read_bytes())]
-    ours = [p for _, p in sse_payloads(b"".join(f.data for f in frames("openai-chat", TURN)))]
+    recorded = [p for _, p in sse_payloads(fixture("openai_chat_parallel_tool_calls.sse"))]
+    recorded += [p for _, p in sse_payloads(fixture("openai_chat_text_only.sse"))]
+    ours = [p for _, p in sse_payloads(b"".join(f.data for f in frames("openai-chat", STEP)))]
 
     def shapes(payloads: list[dict[str, Any]]) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {"choice": set(), "delta": set(), "call": set(), "function": set()}
@@ -242,7 +240,7 @@ def test_openai_chat_chunks_nest_like_the_recorded_ones() -> None:
     theirs, mine = shapes(recorded), shapes(ours)
     for level, keys in mine.items():
         assert keys and keys <= theirs[level], (level, keys - theirs[level])
-    assert b"".join(f.data for f in frames("openai-chat", TURN)).endswith(b"data: [DONE]\n\n")
+    assert b"".join(f.data for f in frames("openai-chat", STEP)).endswith(b"data: [DONE]\n\n")
 
 
 def test_anthropic_event_sequence_matches_a_recorded_stream() -> None:
@@ -264,50 +262,44 @@ def test_anthropic_event_sequence_matches_a_recorded_stream() -> None:
 
 
 def test_ollama_lines_match_the_recorded_shape() -> None:
-    recorded = [
-        json.loads(line) for line in (FIXTURES / "ollama_chat_tool_call.ndjson").read_text().splitlines()
-    ]
+    recorded = [json.loads(line) for line in fixture("ollama_chat_tool_call.ndjson").splitlines()]
     ours = [json.loads(f.data) for f in frames("ollama", [Call("get_weather", {"city": "Tokyo"})])]
     assert set(ours[0]) == set(recorded[0])
     assert set(ours[-1]) == set(recorded[-1])
     call = ours[0]["message"]["tool_calls"][0]
     assert call["function"]["arguments"] == {"city": "Tokyo"}  # an object, as Ollama sends it
-    assert all(f.data.endswith(b"\n") and f.data.count(b"\n") == 1 for f in frames("ollama", TURN))
+    assert all(f.data.endswith(b"\n") and f.data.count(b"\n") == 1 for f in frames("ollama", STEP))
 
 
 # --- provider errors and broken frames ----------------------------------------------------------------
 
 
 def test_error_frames_use_each_providers_shape() -> None:
-    (anthropic,) = sse_payloads(b"".join(error_frames("anthropic")))
+    (anthropic,) = sse_payloads(error_frames("anthropic"))
     assert anthropic == (
         "error",
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
     )
-    (chat,) = sse_payloads(b"".join(error_frames("openai-chat", "server", "boom")))
+    (chat,) = sse_payloads(error_frames("openai-chat", "server", "boom"))
     assert chat[1]["error"]["message"] == "boom" and chat[1]["error"]["type"] == "server_error"
-    responses = sse_payloads(
-        b"".join(error_frames("openai-responses", "rate_limited", "slow down", sequence=7))
-    )
+    responses = sse_payloads(error_frames("openai-responses", "rate_limited", "slow down", sequence=7))
     assert [e for e, _ in responses] == ["error", "response.failed"]
     assert [p["sequence_number"] for _, p in responses] == [7, 8]
     assert responses[1][1]["response"]["status"] == "failed"
-    assert json.loads(b"".join(error_frames("ollama", message="oom"))) == {"error": "oom"}
+    assert json.loads(error_frames("ollama", message="oom")) == {"error": "oom"}
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_a_mid_stream_error_keeps_the_text_before_it(wire: WireFormat) -> None:
     encoded = frames(wire, [Say("Hello world, more to come.", chunk=1)])
     cut = next(i for i, f in enumerate(encoded) if b"world" in f.data) + 1
-    chunks = [f.data for f in encoded[:cut]] + error_frames(wire, "overloaded", "Overloaded")
+    chunks = [f.data for f in encoded[:cut]] + [error_frames(wire)]
     message = parse(wire, chunks)
     assert message.error is not None
     assert message.text == "Hello world,"
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_malformed_frame_is_reported_as_malformed(wire: WireFormat) -> None:
-    frame = malformed_frame(wire)
+    frame = for_wire(wire).encoder().malformed()
     with pytest.raises(ValueError):
         json.loads(frame.split(b"data:", 1)[-1])
     events = list(parse_stream(wire, [frame]))

@@ -13,17 +13,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from helpers import events_of, texts
 
-from nbstream import ConfigurationError, Event, Session, StreamError, TextDelta, TurnFinished
-from nbstream._encode import encode_turn
-from nbstream._providers import PROVIDERS as PROVIDER_SPECS
+from nbstream import ConfigurationError, Event, Session, StreamError, TurnFinished
+from nbstream._encode import encode_step
+from nbstream._providers import PROVIDERS, WIRE_FORMATS, WireFormat, for_wire
 from nbstream._transport import HttpModel
-from nbstream._wire import WIRE_FORMATS, WireFormat
 from nbstream.testing import BadContentEncoding, NotAStream, ProviderServer, Redirect, Say
 from nbstream.testing._http import WHOLE_TEXT, read_request
-from nbstream.testing.matrix import PROVIDERS
 
-SSE_WIRES = [wire for wire in WIRE_FORMATS if wire != "ollama"]
+SSE_WIRES = [wire for wire in WIRE_FORMATS if for_wire(wire).framing == "sse"]
 SECRET = "sk-nbstream-SECRET-0123456789"
 HELLO = [Say("Hello from the stream.")]
 
@@ -32,7 +31,7 @@ async def run_turn(provider: str, base_url: str, **options: Any) -> list[Event]:
     options.setdefault("api_key", "test")
     session = Session(model=f"{provider}:m", base_url=base_url, **options)
     try:
-        return [event async for event in session.send("Hi")]
+        return await events_of(session, "Hi")
     finally:
         await session.aclose()
 
@@ -43,10 +42,6 @@ def the_error(events: list[Event]) -> StreamError:
     assert isinstance(finished, TurnFinished) and finished.reason == "error"
     assert error.message in (finished.message or "")
     return error
-
-
-def texts(events: list[Event]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 @asynccontextmanager
@@ -76,7 +71,7 @@ def ok_head(content_type: str, *extra: str) -> bytes:
 
 def stream_bytes(wire: WireFormat) -> list[bytes]:
     return [
-        frame.data for frame in encode_turn(wire, HELLO, turn=0, call_offset=0, model="m", input_tokens=1)
+        frame.data for frame in encode_step(for_wire(wire).encoder, HELLO, step=0, model="m", input_tokens=1)
     ]
 
 
@@ -115,7 +110,7 @@ def test_a_base_url_httpx_cannot_send_to_fails_when_the_session_is_made(
         Session(model=f"{provider}:m", base_url=base_url, api_key="test")
     assert message in str(raised.value)
     with pytest.raises(ConfigurationError, match="base_url"):  # the model alone checks it too
-        HttpModel(PROVIDER_SPECS[provider], "m", api_key=None, base_url=base_url)
+        HttpModel(PROVIDERS[provider], "m", api_key=None, base_url=base_url)
 
 
 def test_a_bad_base_url_message_shows_no_credentials() -> None:
@@ -151,10 +146,9 @@ async def test_an_anthropic_base_url_keeps_its_query_at_the_end(path: str) -> No
 # --- answers that are not a stream -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_an_html_page_is_a_bad_response_that_says_what_came_back(wire: WireFormat) -> None:
     async with ProviderServer([HELLO], faults=[NotAStream()]) as server:
-        events = await run_turn(PROVIDERS[wire], server.base_url(PROVIDERS[wire]))
+        events = await run_turn(for_wire(wire).name, server.base_url(wire))
     error = the_error(events)
     assert error.kind == "bad_response" and not error.retryable
     assert error.message.startswith(f"HTTP 200 from {server.url}")
@@ -167,7 +161,7 @@ async def test_an_html_page_is_a_bad_response_that_says_what_came_back(wire: Wir
 @pytest.mark.parametrize("wire", SSE_WIRES)
 async def test_one_json_document_instead_of_an_event_stream_is_a_bad_response(wire: WireFormat) -> None:
     async with ProviderServer([HELLO], faults=[NotAStream("application/json")]) as server:
-        events = await run_turn(PROVIDERS[wire], server.base_url(PROVIDERS[wire]))
+        events = await run_turn(for_wire(wire).name, server.base_url(wire))
     error = the_error(events)
     assert error.kind == "bad_response" and "content-type 'application/json'" in error.message
     assert 'does the server ignore "stream": true?' in error.message
@@ -205,14 +199,13 @@ async def test_json_that_is_not_ollamas_shape_is_a_bad_response_for_ollama() -> 
     assert "one JSON document" in the_error(events).message
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", ""])
 async def test_a_valid_stream_under_an_odd_content_type_still_streams(
     wire: WireFormat, content_type: str
 ) -> None:
     body = b"".join(stream_bytes(wire))
     async with ProviderServer([], faults=[NotAStream(content_type, body)]) as server:
-        events = await run_turn(PROVIDERS[wire], server.base_url(PROVIDERS[wire]))
+        events = await run_turn(for_wire(wire).name, server.base_url(wire))
     assert texts(events) == "Hello from the stream."
     assert isinstance(events[-1], TurnFinished) and events[-1].reason == "done"
 
@@ -229,13 +222,12 @@ async def test_a_key_echoed_in_a_page_is_blanked_out() -> None:
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_a_redirect_is_not_followed_and_says_where_to_point_base_url(
     wire: WireFormat, status: int
 ) -> None:
-    provider = PROVIDERS[wire]
+    provider = for_wire(wire).name
     async with ProviderServer([HELLO]) as target:
-        location = target.base_url(provider) + PROVIDER_SPECS[provider].path
+        location = target.base_url(provider) + PROVIDERS[provider].path
         async with ProviderServer([HELLO], faults=[Redirect(status, location=location)]) as server:
             events = await run_turn(provider, server.base_url(provider), api_key=SECRET)
     error = the_error(events)
@@ -271,10 +263,9 @@ async def test_a_relative_redirect_and_one_without_location() -> None:
 # --- bodies that do not decompress -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_a_body_that_does_not_decompress_is_a_bad_response(wire: WireFormat) -> None:
     async with ProviderServer([HELLO], faults=[BadContentEncoding()]) as server:
-        events = await run_turn(PROVIDERS[wire], server.base_url(PROVIDERS[wire]))
+        events = await run_turn(for_wire(wire).name, server.base_url(wire))
     error = the_error(events)
     assert error.kind == "bad_response" and not error.retryable
     assert error.message.startswith(f"HTTP 200 from {server.url}") and "could not be decoded" in error.message

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import events_of
 
 from nbstream import Call, Say, ScriptedModel, Session
 from nbstream._export import Conversation, render_markdown, static_html, to_html
@@ -38,7 +39,7 @@ async def conversation(tmp_path: Path) -> Session:
         ]
     )
     session = Session(model=model, tools=[slow_sum, boom], system="Be brief.", api_key=KEY)
-    [event async for event in session.send("What is 2 + 3?")]
+    await events_of(session, "What is 2 + 3?")
     return session
 
 
@@ -133,7 +134,7 @@ async def test_a_provider_session_exports_no_key_header_or_url_password(tmp_path
     with ProviderServer([[Say("Hello from the server.")]]) as server:
         base_url = server.base_url("anthropic").replace("://", "://user:FAKE-pass-4242@")
         session = Session(model="anthropic:claude-x", base_url=base_url, api_key=KEY)
-        [event async for event in session.send("hi")]
+        await events_of(session, "hi")
         await session.aclose()
         assert server.requests[0].headers["x-api-key"] == KEY  # the key was in play
     for suffix in (".md", ".html", ".json"):

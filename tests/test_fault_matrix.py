@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from nbstream._wire import WIRE_FORMATS, WireFormat
+from nbstream._providers import WIRE_FORMATS, WireFormat
 from nbstream.testing import matrix
 from nbstream.testing.matrix import FAULTS, Expected, Row, run_case, table
 

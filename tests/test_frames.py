@@ -18,7 +18,7 @@ def sse(data: bytes, chunks: list[int] | None = None) -> list[tuple[str, str]]:
     for cut in [*(chunks or []), len(data)]:
         events += decoder.feed(data[start:cut])
         start = cut
-    events += decoder.flush()
+    events += decoder.close()
     return [(e.event, e.data) for e in events]
 
 
@@ -113,7 +113,7 @@ def test_leading_bom_is_stripped_once() -> None:
 def test_flush_dispatches_an_event_missing_its_blank_line() -> None:
     decoder = SSEDecoder()
     assert [e.data for e in decoder.feed(b"data: first\n\ndata: last")] == ["first"]
-    assert [e.data for e in decoder.flush()] == ["last"]
+    assert [e.data for e in decoder.close()] == ["last"]
     assert sse(b"data: last\n") == [("message", "last")]
     assert sse(b"data: last\r") == [("message", "last")]
 
@@ -123,13 +123,13 @@ def test_events_are_returned_as_soon_as_their_blank_line_arrives() -> None:
     assert decoder.feed(b"data: a\n") == []
     assert [e.data for e in decoder.feed(b"\nda")] == ["a"]
     assert [e.data for e in decoder.feed(b"ta: b\n\n")] == ["b"]
-    assert decoder.flush() == []
+    assert decoder.close() == []
 
 
 def test_empty_feeds_are_harmless() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b"") == []
-    assert decoder.flush() == []
+    assert decoder.close() == []
 
 
 def ndjson(data: bytes, chunks: list[int]) -> list[str]:
@@ -139,7 +139,7 @@ def ndjson(data: bytes, chunks: list[int]) -> list[str]:
     for cut in [*chunks, len(data)]:
         lines += decoder.feed(data[start:cut])
         start = cut
-    return lines + decoder.flush()
+    return lines + decoder.close()
 
 
 def test_ndjson_lines_in_any_split() -> None:
@@ -155,7 +155,7 @@ def _decode_seconds(data: bytes, chunk: int, decoder_type: type[SSEDecoder] | ty
         started = time.perf_counter()
         for offset in range(0, len(data), chunk):
             decoder.feed(data[offset : offset + chunk])
-        decoder.flush()
+        decoder.close()
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -194,7 +194,7 @@ def test_a_line_longer_than_the_limit_is_dropped_not_buffered(
     for _ in range(100):  # 100 KB with no line end: never held whole
         decoder.feed(b"x" * 1_000)
     assert decoder.too_long
-    assert decoder.feed(b"\n" + head) == [] and decoder.flush() == [], "nothing is read after it"
+    assert decoder.feed(b"\n" + head) == [] and decoder.close() == [], "nothing is read after it"
 
 
 def test_sse_data_lines_that_add_up_past_the_limit_are_dropped() -> None:

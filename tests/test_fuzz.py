@@ -19,10 +19,10 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import FIXTURES, split, texts, wire_of
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -33,39 +33,27 @@ from nbstream._events import (
     Event,
     MessageFinished,
     StreamError,
-    TextDelta,
     ToolArgumentsDelta,
     ToolCallReady,
     ToolCallStarted,
 )
 from nbstream._parse import collect, parse_stream
-from nbstream._wire import WireFormat, make_parser
-
-FIXTURES = Path(__file__).parent / "fixtures"
-_PREFIXES: tuple[tuple[str, WireFormat], ...] = (
-    ("openai_chat_", "openai-chat"),
-    ("openai_responses_", "openai-responses"),
-    ("anthropic_", "anthropic"),
-    ("ollama_", "ollama"),
-)
+from nbstream._providers import WireFormat, for_wire
 
 
-def _wire_of(name: str) -> WireFormat:
-    for prefix, wire in _PREFIXES:
-        if name.startswith(prefix):
-            return wire
-    raise AssertionError(f"fixture {name} names no wire format")
+def _ndjson(wire: WireFormat) -> bool:
+    return for_wire(wire).framing == "ndjson"
 
 
 def _frames(wire: WireFormat, data: bytes) -> list[bytes]:
     """The fixture's frames with their separators: SSE events end at a blank line, NDJSON at a newline."""
-    if wire == "ollama":
+    if _ndjson(wire):
         return data.splitlines(keepends=True)
     return [frame for frame in re.split(rb"(?<=\n\n)", data) if frame]
 
 
 STREAMS: dict[str, tuple[WireFormat, bytes]] = {
-    path.name: (_wire_of(path.name), path.read_bytes())
+    path.name: (wire_of(path.name), path.read_bytes())
     for path in sorted(FIXTURES.iterdir())
     if path.suffix in (".sse", ".ndjson")
 }
@@ -249,7 +237,7 @@ REPLACEMENTS = JSON_LEAVES | JSON_VALUES  # a plain leaf half of the time: st.re
 def _envelope(wire: WireFormat, frame: bytes) -> tuple[str | None, Any] | None:
     """A fixture frame as (SSE event name, JSON payload); ``None`` for frames that carry no JSON object."""
     text = frame.decode()
-    if wire == "ollama":
+    if _ndjson(wire):
         return None, json.loads(text)
     event = re.search(r"^event: ?(.*)$", text, re.M)
     data = re.search(r"^data: ?(.*)$", text, re.M)
@@ -298,7 +286,7 @@ def reshaped_envelope(draw: st.DrawFn, obj: Any) -> Any:
 
 def _render(wire: WireFormat, event: str | None, obj: Any) -> bytes:
     payload = json.dumps(obj)  # ASCII escapes, so a lone surrogate travels as "\ud800"
-    if wire == "ollama":
+    if _ndjson(wire):
         return payload.encode() + b"\n"
     head = f"event: {event}\n" if event is not None else ""
     return f"{head}data: {payload}\n\n".encode()
@@ -354,20 +342,15 @@ class _Source:
             self.closed = True
 
 
-def _split(data: bytes, cuts: list[int]) -> list[bytes]:
-    bounds = [0, *cuts, len(data)]
-    return [data[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
-
-
 def _direct(wire: WireFormat, data: bytes, *, previews: bool) -> list[Event]:
     """Parser and assembler without ``parse_stream``: every byte reaches the parser, even past the end."""
-    parser = make_parser(wire)
+    parser = for_wire(wire).parser()
     assembler = Assembler(previews=previews, provider="fuzz")
     parts = parser.feed(data) + parser.close()
     events: list[Event] = []
     for part in parts:
         events += assembler.feed(part)
-    return events + assembler.finish()
+    return events + assembler.close()
 
 
 def _dump(events: list[Event]) -> bytes:
@@ -420,7 +403,7 @@ def check_response(events: list[Event], *, previews: bool) -> None:
     assert readied.keys() == started.keys(), "a started call was never readied"
 
     message = collect(events)
-    assert message.text == "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert message.text == texts(events)
     by_position = sorted(readied.values(), key=lambda call: call.position)
     assert [call.id for call in message.tool_calls] == [call.id for call in by_position]
     terminal = events[-1]
@@ -439,7 +422,7 @@ def check_stream(
     whole = _direct(wire, data, previews=previews)
     check_response(whole, previews=previews)
 
-    source = _Source(_split(data, cuts), None)
+    source = _Source(split(data, cuts), None)
     chunked = list(parse_stream(wire, source, previews=previews, provider="fuzz"))
     assert source.closed
     assert _dump(chunked) == _dump(whole), "the events depend on how the bytes were split"
@@ -450,7 +433,7 @@ def check_stream(
     assert _without_previews(with_previews) == _dump(without), "previews changed more than previews"
 
     if fault_at is not None:
-        faulty = _Source(_split(data, cuts), fault_at)
+        faulty = _Source(split(data, cuts), fault_at)
         broken = list(parse_stream(wire, faulty, previews=previews, provider="fuzz"))
         assert faulty.closed
         check_response(broken, previews=previews)
@@ -541,12 +524,12 @@ def test_async_path(
 ) -> None:
     """``async for`` over an async byte source gives the sync path's events and closes the source."""
     wire, data, cuts = stream
-    source = _Source(_split(data, cuts), fault_at)
-    expected = list(parse_stream(wire, _Source(_split(data, cuts), fault_at), previews=previews))
+    source = _Source(split(data, cuts), fault_at)
+    expected = list(parse_stream(wire, _Source(split(data, cuts), fault_at), previews=previews))
 
     async def read() -> tuple[list[Event], bytes]:
         events = [event async for event in parse_stream(wire, source.stream(), previews=previews)]
-        again = _Source(_split(data, cuts), fault_at)
+        again = _Source(split(data, cuts), fault_at)
         message = await collect(parse_stream(wire, again.stream(), previews=previews))
         assert again.closed
         return events, message.model_dump_json().encode()

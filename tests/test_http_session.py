@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import events_of, texts
 
 from nbstream import (
     EVENTS,
@@ -19,7 +20,6 @@ from nbstream import (
     MissingAPIKeyError,
     Session,
     StreamError,
-    TextDelta,
     Tool,
     ToolError,
     ToolResult,
@@ -27,8 +27,8 @@ from nbstream import (
     ToolRunning,
     TurnFinished,
 )
-from nbstream._encode import Step, call_id, encode_turn
-from nbstream._wire import WIRE_FORMATS, WireFormat
+from nbstream._encode import Action, encode_step
+from nbstream._providers import WireFormat, for_wire
 from nbstream.testing import (
     Call,
     HttpStatus,
@@ -37,7 +37,6 @@ from nbstream.testing import (
     Stall,
     request_from_json,
 )
-from nbstream.testing.matrix import PROVIDERS
 
 PROMPT = "What is the weather in Paris and Oslo?"
 PARIS = {"city": "Paris", "days": 2}
@@ -58,17 +57,8 @@ def counting_lookup(invocations: list[dict[str, Any]], *, hold: float = 0.0) -> 
 
 
 def session_for(server: ProviderServer, wire: WireFormat, **options: Any) -> Session:
-    provider = PROVIDERS[wire]
     options.setdefault("api_key", "test")
-    return Session(model=f"{provider}:m", base_url=server.base_url(provider), **options)
-
-
-async def run_turn(session: Session, prompt: str = PROMPT) -> list[Event]:
-    return [event async for event in session.send(prompt)]
-
-
-def texts(events: list[Event]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
+    return Session(model=f"{for_wire(wire).name}:m", base_url=server.base_url(wire), **options)
 
 
 # --- the two-step tool loop and the bodies each provider receives -------------------------------------------
@@ -76,7 +66,7 @@ def texts(events: list[Event]) -> str:
 
 def expected_history(wire: WireFormat) -> tuple[str, list[dict[str, Any]]]:
     """The second request's conversation, in the shape each provider's API documents."""
-    first, second = call_id(wire, 1), call_id(wire, 2)
+    first, second = for_wire(wire).encoder.call_id(1), for_wire(wire).encoder.call_id(2)
     said = "Checking both cities."
     paris_raw, oslo_raw = Call("lookup", PARIS).raw_arguments, Call("lookup", OSLO).raw_arguments
     if wire == "openai-chat":
@@ -145,16 +135,15 @@ def tool_names(wire: WireFormat, body: dict[str, Any]) -> list[str]:
     return [t["name"] for t in tools]
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_the_two_step_tool_loop_sends_each_providers_history_shape(wire: WireFormat) -> None:
     invocations: list[dict[str, Any]] = []
-    turns: list[list[Step]] = [
+    steps: list[list[Action]] = [
         [Say("Checking both cities."), Call("lookup", PARIS), Call("lookup", OSLO)],
         [Say("Paris and Oslo are sunny.")],
     ]
-    async with ProviderServer(turns, seed=len(wire)) as server:
+    async with ProviderServer(steps, seed=len(wire)) as server:
         session = session_for(server, wire, tools=[counting_lookup(invocations)], system="Be brief.")
-        events = await run_turn(session)
+        events = await events_of(session, PROMPT)
         await session.aclose()
     finished = events[-1]
     assert isinstance(finished, TurnFinished) and (finished.reason, finished.steps) == ("done", 2)
@@ -176,14 +165,13 @@ async def test_the_two_step_tool_loop_sends_each_providers_history_shape(wire: W
 # --- keys ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_the_key_is_sent_but_never_shown(wire: WireFormat, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    turns: list[list[Step]] = [[Say("One moment."), Call("lookup", PARIS)], [Say("Sunny.")]]
-    async with ProviderServer(turns, faults=[HttpStatus(401, requests={2})]) as server:
+    steps: list[list[Action]] = [[Say("One moment."), Call("lookup", PARIS)], [Say("Sunny.")]]
+    async with ProviderServer(steps, faults=[HttpStatus(401, requests={2})]) as server:
         session = session_for(server, wire, api_key=SECRET, tools=[counting_lookup([])])
-        events = await run_turn(session)
-        events += await run_turn(session, "and tomorrow?")  # answered with 401
+        events = await events_of(session, PROMPT)
+        events += await events_of(session, "and tomorrow?")  # answered with 401
         shown = [repr(session), repr(session.model), repr(server)]
         await session.aclose()
     assert isinstance(events[-1], TurnFinished) and events[-1].reason == "error"
@@ -200,13 +188,11 @@ async def test_the_key_is_sent_but_never_shown(wire: WireFormat, caplog: pytest.
     assert "sk-nbstream" not in caplog.text
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_credentials_in_the_base_url_stay_out_of_messages(wire: WireFormat) -> None:
     async with ProviderServer([], faults=[HttpStatus(404)]) as server:
-        provider = PROVIDERS[wire]
-        base = server.base_url(provider).replace("http://", "http://someone:pw-SECRET@")
-        session = Session(model=f"{provider}:m", base_url=base, api_key="test")
-        events = await run_turn(session)
+        base = server.base_url(wire).replace("http://", "http://someone:pw-SECRET@")
+        session = Session(model=f"{for_wire(wire).name}:m", base_url=base, api_key="test")
+        events = await events_of(session, PROMPT)
         await session.aclose()
     finished = events[-1]
     assert isinstance(finished, TurnFinished) and finished.reason == "error"
@@ -223,24 +209,18 @@ async def test_credentials_in_the_base_url_stay_out_of_messages(wire: WireFormat
         ("anthropic", "ANTHROPIC_API_KEY"),
     ],
 )
-def test_a_missing_key_fails_when_the_session_is_made(
-    provider: str, variable: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(variable, raising=False)
+@pytest.mark.usefixtures("no_keys")
+def test_a_missing_key_fails_when_the_session_is_made(provider: str, variable: str) -> None:
     with pytest.raises(MissingAPIKeyError) as raised:
         Session(model=f"{provider}:m")  # the provider's own endpoint: nothing is sent without a key
     assert raised.value.variable == variable and variable in str(raised.value)
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
-async def test_without_a_key_a_local_server_gets_no_auth_header(
-    wire: WireFormat, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
+@pytest.mark.usefixtures("no_keys")
+async def test_without_a_key_a_local_server_gets_no_auth_header(wire: WireFormat) -> None:
     async with ProviderServer([[Say("Hello from a local server.")]]) as server:
         session = session_for(server, wire, api_key=None)
-        events = await run_turn(session)
+        events = await events_of(session, PROMPT)
         await session.aclose()
     assert texts(events) == "Hello from a local server."
     (request,) = server.requests
@@ -250,18 +230,17 @@ async def test_without_a_key_a_local_server_gets_no_auth_header(
 # --- idempotency --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_a_replayed_call_id_runs_once_and_the_result_is_reused(wire: WireFormat) -> None:
     invocations: list[dict[str, Any]] = []
-    replayed = Call("lookup", PARIS, id=call_id(wire, 1))
-    turns: list[list[Step]] = [
+    replayed = Call("lookup", PARIS, id=for_wire(wire).encoder.call_id(1))
+    steps: list[list[Action]] = [
         [Say("Looking."), replayed],
         [Say("Looking again."), replayed],
         [Say("Sunny.")],
     ]
-    async with ProviderServer(turns, seed=3) as server:
+    async with ProviderServer(steps, seed=3) as server:
         session = session_for(server, wire, tools=[counting_lookup(invocations)])
-        events = await run_turn(session)
+        events = await events_of(session, PROMPT)
         await session.aclose()
     assert isinstance(events[-1], TurnFinished) and (events[-1].reason, events[-1].steps) == ("done", 3)
     assert invocations == [PARIS]
@@ -316,19 +295,16 @@ class HangingServer:
         writer.close()
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_cancel_mid_stream_closes_the_connection_and_leaves_no_task(wire: WireFormat) -> None:
-    script: list[Step] = [Say("Let me look."), Call("lookup", PARIS), Say("Still going")]
-    frames = [frame.data for frame in encode_turn(wire, script, model="m")]
+    script: list[Action] = [Say("Let me look."), Call("lookup", PARIS), Say("Still going")]
+    frames = [frame.data for frame in encode_step(for_wire(wire).encoder, script, model="m")]
     last = next(i for i, data in enumerate(frames) if b'"Still going"' in data)
     invocations: list[dict[str, Any]] = []
-    eager = wire != "openai-chat"  # openai-chat ends a call only at finish_reason, which never comes
+    eager = for_wire(wire).eager_calls  # openai-chat ends a call only at finish_reason, which never comes
     async with HangingServer(frames[: last + 1]) as server:
-        provider = PROVIDERS[wire]
-        base = server.url if wire == "ollama" else server.url + "/v1"
         session = Session(
-            model=f"{provider}:m",
-            base_url=base,
+            model=f"{for_wire(wire).name}:m",
+            base_url=server.url + for_wire(wire).base_path,
             api_key="test",
             tools=[counting_lookup(invocations, hold=30.0)],
         )
@@ -363,11 +339,11 @@ async def test_cancel_mid_stream_closes_the_connection_and_leaves_no_task(wire: 
 
 @pytest.mark.parametrize("read_timeout", [0.3, 0.9])
 async def test_a_stall_ends_as_stalled_after_the_read_timeout(read_timeout: float) -> None:
-    turn: list[Step] = [Say("Let me look that up."), Call("lookup", PARIS), Say("More text.")]
-    async with ProviderServer([turn], faults=[Stall(after_frames=4, seconds=None)]) as server:
+    step: list[Action] = [Say("Let me look that up."), Call("lookup", PARIS), Say("More text.")]
+    async with ProviderServer([step], faults=[Stall(after_frames=4, seconds=None)]) as server:
         session = session_for(server, "anthropic", read_timeout=read_timeout, tools=[counting_lookup([])])
         started = time.monotonic()
-        events = await run_turn(session)
+        events = await events_of(session, PROMPT)
         elapsed = time.monotonic() - started
         await session.aclose()
     errors = [e for e in events if isinstance(e, StreamError)]

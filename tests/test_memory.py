@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # the benchmark lives in bench/, next to tests/
     sys.path.insert(0, str(ROOT))
 
 from bench.memory import TARGET, measure  # noqa: E402
-from nbstream._wire import WireFormat  # noqa: E402
+from nbstream._providers import WireFormat  # noqa: E402
 
 
 @pytest.mark.parametrize("wire", ["anthropic", "openai-chat"])

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import FIXTURES, fixture, split, wire_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,22 +33,13 @@ from nbstream._events import (
 )
 from nbstream._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
 from nbstream._parse import EventStream, SyncEventStream, collect, parse_stream
-from nbstream._wire import WireFormat
+from nbstream._providers import for_wire
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the benchmark's stream generator lives in bench/, next to tests/
     sys.path.insert(0, str(ROOT))
 
 from bench.streams import anthropic_tool_stream, chunked, tool_arguments  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures"
-
-_WIRES: dict[str, tuple[WireFormat, str]] = {  # file name prefix → (wire, provider)
-    "openai_chat": ("openai-chat", "openai"),
-    "openai_responses": ("openai-responses", "openai"),
-    "anthropic": ("anthropic", "anthropic"),
-    "ollama": ("ollama", "ollama"),
-}
 
 _TAX_GUIDE_ARGUMENTS = (
     '{"filename": "taxes.txt", "lines_of_text": [\n"# COMPREHENSIVE TAX GUIDE FOR INDIVIDUALS WITH MULTIPLE'
@@ -218,7 +210,7 @@ EXPECTED: dict[str, AssistantMessage] = {
             message="insufficient_quota: You exceeded your current quota, please check your plan and billing"
             " details. For more information on this error, read the docs:"
             " https://platform.openai.com/docs/guides/error-codes/api-errors.",
-            provider="openai",
+            provider="openai-responses",
         ),
     ),
     "openai_responses_function_call.sse": AssistantMessage(
@@ -255,19 +247,6 @@ EXPECTED: dict[str, AssistantMessage] = {
 FIXTURE_NAMES = sorted(path.name for path in FIXTURES.iterdir() if path.suffix in (".sse", ".ndjson"))
 
 
-def wire_of(name: str) -> tuple[WireFormat, str]:
-    return next(value for prefix, value in _WIRES.items() if name.startswith(prefix))
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-def split(data: bytes, cuts: Iterable[int]) -> list[bytes]:
-    bounds = sorted(cuts)
-    return [data[start:end] for start, end in zip([0, *bounds], [*bounds, len(data)], strict=True)]
-
-
 async def trickle(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         await asyncio.sleep(0)
@@ -275,12 +254,13 @@ async def trickle(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 
 def events_sync(name: str, chunks: Iterable[bytes]) -> list[Event]:
-    wire, provider = wire_of(name)
-    return list(parse_stream(wire, chunks, provider=provider))
+    wire = wire_of(name)
+    return list(parse_stream(wire, chunks, provider=for_wire(wire).name))
 
 
 def events_async(name: str, chunks: Iterable[bytes]) -> list[Event]:
-    wire, provider = wire_of(name)
+    wire = wire_of(name)
+    provider = for_wire(wire).name
 
     async def read() -> list[Event]:
         return [event async for event in parse_stream(wire, trickle(chunks), provider=provider)]

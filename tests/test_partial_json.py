@@ -140,6 +140,13 @@ def test_invalid_json_stops_previews_without_raising(text: str, data: st.DataObj
     assert parser.feed('{"more": "text"}') is None
 
 
+def test_an_empty_fragment_gets_the_latest_preview_even_when_that_is_none() -> None:
+    """A number cut after its exponent's ``e`` shows nothing yet, and neither does the empty fragment after it
+    (hypothesis found the stale ``-1`` it used to get)."""
+    parser = PartialJSON()
+    assert [parser.feed(fragment) for fragment in ["-1", ".5e", "", "+2"]] == [-1, None, None, -150.0]
+
+
 _JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()

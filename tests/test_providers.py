@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from typing import get_args
+
 import pytest
 
 from nbstream import ConfigurationError, MissingAPIKeyError, Session
 from nbstream._messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from nbstream._model import ModelRequest, ToolSpec
-from nbstream._providers import (
-    PROVIDERS,
-    anthropic_base,
-    error_message_from_body,
-    ollama_host,
-    parse_model_string,
-)
-from nbstream._transport import _parse_retry_after
+from nbstream._providers import PROVIDERS, WIRE_FORMATS, WireFormat, for_wire, parse_model_string
+from nbstream._transport import _error_message_from_body, _parse_retry_after
 
 SPEC = ToolSpec(
     name="get_weather",
@@ -104,10 +101,10 @@ def test_options_reach_the_body() -> None:
 
 
 def test_model_strings() -> None:
-    spec, name = parse_model_string("openai-responses:gpt-5")
-    assert spec.wire == "openai-responses" and name == "gpt-5"
-    with pytest.raises(ConfigurationError, match="unknown provider 'gemini'"):
-        parse_model_string("gemini:pro")
+    provider, name = parse_model_string("openai-responses:gpt-5")
+    assert provider.wire == "openai-responses" and name == "gpt-5"
+    with pytest.raises(ConfigurationError, match="unknown provider 'bedrock'"):
+        parse_model_string("bedrock:claude")
     with pytest.raises(ConfigurationError, match="provider"):
         parse_model_string("gpt-4")
 
@@ -116,14 +113,14 @@ def test_model_strings() -> None:
     ("model", "variable"),
     [("openai:gpt-4.1-mini", "OPENAI_API_KEY"), ("anthropic:claude", "ANTHROPIC_API_KEY")],
 )
-def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, model: str, variable: str) -> None:
-    monkeypatch.delenv(variable, raising=False)
+@pytest.mark.usefixtures("no_keys")
+def test_missing_key_names_the_variable(model: str, variable: str) -> None:
     with pytest.raises(MissingAPIKeyError, match=variable):
         Session(model=model)
 
 
-def test_local_servers_need_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+@pytest.mark.usefixtures("no_keys")
+def test_local_servers_need_no_key() -> None:
     session = Session(model="openai:qwen", base_url="http://127.0.0.1:8000/v1")
     assert "qwen" in repr(session.model)
     Session(model="ollama:llama3.2")
@@ -137,23 +134,28 @@ def test_keys_never_show_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_ollama_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0:11500")
-    assert ollama_host() == "http://127.0.0.1:11500"
+    assert PROVIDERS["ollama"].default_base() == ("http://127.0.0.1:11500", "OLLAMA_HOST")
     monkeypatch.delenv("OLLAMA_HOST")
-    assert ollama_host() == "http://localhost:11434"
+    assert PROVIDERS["ollama"].default_base() == ("http://localhost:11434", "OLLAMA_HOST")
+    assert PROVIDERS["openai"].default_base() == ("https://api.openai.com/v1", "base_url")
+
+
+anthropic_base = PROVIDERS["anthropic"].normalized_base_url
 
 
 def test_anthropic_base_accepts_both_forms() -> None:
     assert anthropic_base("http://h:1") == anthropic_base("http://h:1/v1/") == "http://h:1/v1"
+    assert PROVIDERS["openai"].normalized_base_url("http://h:1") == "http://h:1"
 
 
 def test_error_bodies() -> None:
-    assert error_message_from_body(b'{"error":{"message":"Invalid key","type":"auth"}}') == "Invalid key"
+    assert _error_message_from_body(b'{"error":{"message":"Invalid key","type":"auth"}}') == "Invalid key"
     assert (
-        error_message_from_body(b'{"type":"error","error":{"type":"not_found_error","message":"model: x"}}')
+        _error_message_from_body(b'{"type":"error","error":{"type":"not_found_error","message":"model: x"}}')
         == "model: x"
     )
-    assert error_message_from_body(b'{"error":"model \\"x\\" not found"}') == 'model "x" not found'
-    assert error_message_from_body(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
+    assert _error_message_from_body(b'{"error":"model \\"x\\" not found"}') == 'model "x" not found'
+    assert _error_message_from_body(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
 
 
 def test_retry_after() -> None:
@@ -165,23 +167,23 @@ def test_retry_after() -> None:
 
 def test_the_environment_key_never_goes_to_another_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-openai-key")
-    spec, _ = parse_model_string("openai:qwen")
-    assert spec.resolve_key(None, "http://127.0.0.1:8000/v1") is None
-    assert spec.resolve_key("sk-for-this-server", "http://127.0.0.1:8000/v1") == "sk-for-this-server"
-    assert spec.resolve_key(None, "https://api.openai.com/v1") == "sk-real-openai-key"
-    assert spec.resolve_key(None, None) == "sk-real-openai-key"
+    provider, _ = parse_model_string("openai:qwen")
+    assert provider.resolve_key(None, "http://127.0.0.1:8000/v1") is None
+    assert provider.resolve_key("sk-for-this-server", "http://127.0.0.1:8000/v1") == "sk-for-this-server"
+    assert provider.resolve_key(None, "https://api.openai.com/v1") == "sk-real-openai-key"
+    assert provider.resolve_key(None, None) == "sk-real-openai-key"
 
 
 def test_a_query_string_in_base_url_stays_after_the_path() -> None:
-    spec = PROVIDERS["openai"].request("m", HISTORY, "https://x.example/openai/v1?api-version=2024-10", {})
-    assert spec.url == "https://x.example/openai/v1/chat/completions?api-version=2024-10"
+    http = PROVIDERS["openai"].request("m", HISTORY, "https://x.example/openai/v1?api-version=2024-10", {})
+    assert http.url == "https://x.example/openai/v1/chat/completions?api-version=2024-10"
 
 
 def test_anthropic_base_keeps_a_query_string_at_the_end() -> None:
     assert anthropic_base("http://h/v1?beta=true") == "http://h/v1?beta=true"
     assert anthropic_base("http://h:1/?beta=true") == "http://h:1/v1?beta=true"
-    spec = PROVIDERS["anthropic"].request("m", HISTORY, anthropic_base("https://h/proxy?beta=true"), {})
-    assert spec.url == "https://h/proxy/v1/messages?beta=true"
+    http = PROVIDERS["anthropic"].request("m", HISTORY, anthropic_base("https://h/proxy?beta=true"), {})
+    assert http.url == "https://h/proxy/v1/messages?beta=true"
 
 
 BROKEN = ModelRequest(
@@ -202,12 +204,10 @@ BROKEN = ModelRequest(
 )
 
 
-def _sent_arguments(provider: str, body: dict) -> list[object]:
-    if provider == "openai":
-        return [c["function"]["arguments"] for m in body["messages"] for c in m.get("tool_calls", [])]
-    if provider == "openai-responses":
+def _sent_arguments(wire: WireFormat, body: dict) -> list[object]:
+    if wire == "openai-responses":
         return [item["arguments"] for item in body["input"] if item.get("type") == "function_call"]
-    if provider == "anthropic":
+    if wire == "anthropic":
         blocks = [b for m in body["messages"] for b in m["content"]]
         return [b["input"] for b in blocks if b["type"] == "tool_use"]
     return [c["function"]["arguments"] for m in body["messages"] for c in m.get("tool_calls", [])]
@@ -216,12 +216,9 @@ def _sent_arguments(provider: str, body: dict) -> list[object]:
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_a_call_whose_arguments_were_not_a_json_object_goes_back_as_an_empty_object(provider: str) -> None:
     body = PROVIDERS[provider].request("m", BROKEN, "http://127.0.0.1:1/v1", {}).body
-    empty: object = "{}" if provider in ("openai", "openai-responses") else {}
-    assert _sent_arguments(provider, body) == [
-        empty,
-        empty,
-        empty,
-    ]  # llama-server answers 500 to '{"city": "Par'
+    wire = PROVIDERS[provider].wire
+    empty: object = "{}" if wire in ("openai-chat", "openai-responses") else {}
+    assert _sent_arguments(wire, body) == [empty, empty, empty]  # llama-server answers 500 to '{"city": "Par'
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
@@ -235,9 +232,23 @@ def test_an_assistant_message_with_neither_text_nor_calls_is_never_sent(provider
         ]
     )
     body = PROVIDERS[provider].request("m", request, "http://127.0.0.1:1/v1", {}).body
-    entries = body["input"] if provider == "openai-responses" else body["messages"]
+    entries = body["input"] if PROVIDERS[provider].wire == "openai-responses" else body["messages"]
     assistant = [e for e in entries if e.get("role") == "assistant"]
     assert len(assistant) == 1
     assert all(e.get("content") not in (None, "", []) for e in entries)
-    if provider == "anthropic":  # the two user turns merge: Anthropic wants roles to alternate
+    if provider == "anthropic":  # the two user messages merge: Anthropic wants roles to alternate
         assert [m["role"] for m in entries] == ["user", "assistant"]
+
+
+def test_the_registry_names_every_wire_once_and_every_provider_is_whole() -> None:
+    assert get_args(WireFormat) == WIRE_FORMATS
+    assert set(WIRE_FORMATS) == {provider.wire for provider in PROVIDERS.values()}
+    for wire in WIRE_FORMATS:
+        assert for_wire(wire).wire == wire and for_wire(wire).parser.wire == wire  # type: ignore[attr-defined]
+    for provider in PROVIDERS.values():
+        body = json.loads(json.dumps(provider.build("m", HISTORY, {})))
+        back = provider.read_request(body)
+        assert (back.system, back.tools, len(back.messages)) == (HISTORY.system, HISTORY.tools, 4)
+        assert json.dumps(provider.error_body(429, "slow down", index=0)).count("slow down") == 1
+        assert "Hi" in json.dumps(provider.whole_answer("Hi", model="m", index=0))
+        assert provider.encoder.call_id(1).endswith("script_1")

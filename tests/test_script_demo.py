@@ -1,4 +1,4 @@
-"""Scripted turns and the demo model: real wire bytes, deterministic answers, schema-valid tool arguments."""
+"""Scripted steps and the demo model: real wire bytes, deterministic answers, schema-valid tool arguments."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from typing import Any, Literal
 
 import jsonschema
 import pytest
+from helpers import events_of, texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from nbstream._demo import DemoModel, demo_arguments
-from nbstream._encode import encode_turn
+from nbstream._encode import encode_step
 from nbstream._errors import ConfigurationError, StreamFault
-from nbstream._events import StreamError, TextDelta, ToolCallReady, TurnFinished
+from nbstream._events import StreamError, ToolCallReady, TurnFinished
 from nbstream._messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from nbstream._model import Model, ModelRequest, ToolSpec
 from nbstream._parse import collect, parse_stream
+from nbstream._providers import WireFormat, for_wire
 from nbstream._script import Call, Pause, Say, ScriptedModel
 from nbstream._session import Session
-from nbstream._wire import WIRE_FORMATS, WireFormat
 
 SUM = ToolSpec(
     "slow_sum",
@@ -59,7 +60,7 @@ def ask(prompt: str, tools: list[ToolSpec] | None = None) -> ModelRequest:
 # --- ScriptedModel -------------------------------------------------------------------------------------
 
 
-async def test_scripted_model_plays_turns_in_order_then_says_clearly_it_has_no_more() -> None:
+async def test_scripted_model_plays_steps_in_order_then_says_clearly_it_has_no_more() -> None:
     model = ScriptedModel([[Say("one"), Call("f", {"x": 1})], [Say("two")]])
     assert isinstance(model, Model) and model.provider == "scripted" and model.wire == "anthropic"
     first = await read(model, ask("a"))
@@ -72,27 +73,27 @@ async def test_scripted_model_plays_turns_in_order_then_says_clearly_it_has_no_m
     assert (second.text, second.tool_calls) == ("two", [])
     events = [e async for e in parse_stream(model.wire, model.stream(ask("c")))]
     (error,) = [e for e in events if isinstance(e, StreamError)]
-    assert error.kind == "provider" and "no turn 3" in error.message and "2 turn" in error.message
+    assert error.kind == "provider" and "no step 3" in error.message and "2 step" in error.message
     assert [r.messages[0].content for r in model.requests] == ["a", "b", "c"]  # type: ignore[union-attr]
 
 
 async def test_scripted_model_raises_stream_fault_past_the_script() -> None:
     model = ScriptedModel([])
-    with pytest.raises(StreamFault, match="no turn 1"):
+    with pytest.raises(StreamFault, match="no step 1"):
         async for _ in model.stream(ask("x")):
             pass
 
 
-async def test_call_ids_keep_counting_across_turns() -> None:
+async def test_call_ids_keep_counting_across_steps() -> None:
     model = ScriptedModel([[Call("f", {}), Call("g", {})], [Call("h", {})]], wire="openai-chat")
     await read(model, ask("a"))
     message = await read(model, ask("b"))
     assert [c.id for c in message.tool_calls] == ["call_script_3"]
 
 
-def test_scripted_model_rejects_bad_steps_and_wires() -> None:
-    with pytest.raises(ConfigurationError, match="turn 2"):
-        ScriptedModel([[Say("ok")], ["not a step"]])  # type: ignore[list-item]
+def test_scripted_model_rejects_bad_actions_and_wires() -> None:
+    with pytest.raises(ConfigurationError, match="step 2"):
+        ScriptedModel([[Say("ok")], ["not an action"]])  # type: ignore[list-item]
     with pytest.raises(ConfigurationError, match="wire"):
         ScriptedModel([], wire="smoke-signals")  # type: ignore[arg-type]
 
@@ -124,9 +125,9 @@ async def test_pause_and_delays_are_real_time() -> None:
 
 
 def test_demo_calls_a_matching_tool_with_numbers_from_the_prompt() -> None:
-    steps = DemoModel().plan(ask("Please sum 2 and 40", [WEATHER, SUM]))
-    assert isinstance(steps[0], Say) and "slow_sum" in steps[0].text
-    (call,) = [s for s in steps if isinstance(s, Call)]
+    actions = DemoModel().plan(ask("Please sum 2 and 40", [WEATHER, SUM]))
+    assert isinstance(actions[0], Say) and "slow_sum" in actions[0].text
+    (call,) = [a for a in actions if isinstance(a, Call)]
     assert (call.name, call.arguments, call.id) == ("slow_sum", {"a": 2, "b": 40}, "toolu_demo_1")
 
 
@@ -247,7 +248,6 @@ def test_demo_arguments_for_a_pydantic_model_use_the_prompt() -> None:
 # --- DemoModel: streaming ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_demo_streams_the_same_bytes_every_time(wire: WireFormat) -> None:
     model = DemoModel(chars_per_second=FAST, wire=wire)
     request = ask("sum 2 and 3", [SUM, WEATHER])
@@ -260,17 +260,19 @@ async def test_demo_streams_the_same_bytes_every_time(wire: WireFormat) -> None:
 
 def test_demo_paces_its_text_at_chars_per_second() -> None:
     for cps in (100.0, 400.0):
-        steps = DemoModel(chars_per_second=cps).plan(ask("Tell me about tides"))
-        (say,) = steps
+        actions = DemoModel(chars_per_second=cps).plan(ask("Tell me about tides"))
+        (say,) = actions
         assert isinstance(say, Say)
-        total = sum(f.delay for f in encode_turn("anthropic", steps))
+        total = sum(f.delay for f in encode_step(for_wire("anthropic").encoder, actions))
         assert total == pytest.approx(len(say.text) / cps)
         assert max(len(d) for d in say.deltas()) < 40  # small deltas
 
 
-def test_demo_rejects_a_non_positive_speed() -> None:
+def test_demo_rejects_a_non_positive_speed_and_an_unknown_wire() -> None:
     with pytest.raises(ValueError):
         DemoModel(chars_per_second=0)
+    with pytest.raises(ConfigurationError, match="unknown wire format 'smoke-signals'"):
+        DemoModel(wire="smoke-signals")  # type: ignore[arg-type]
 
 
 async def test_demo_two_step_flow_through_a_session() -> None:
@@ -283,11 +285,11 @@ async def test_demo_two_step_flow_through_a_session() -> None:
         return a + b
 
     session = Session(model=DemoModel(chars_per_second=FAST), tools=[slow_sum])
-    events = [event async for event in session.send("please sum 20 and 22")]
+    events = await events_of(session, "please sum 20 and 22")
     assert calls == [(20, 22)]
     finished = events[-1]
     assert isinstance(finished, TurnFinished) and (finished.reason, finished.steps) == ("done", 2)
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    text = texts(events)
     assert text.startswith("Let me call `slow_sum`.\n\nWhile `slow_sum` runs, I keep talking")
     assert text.endswith("I will read it and answer.**slow_sum** returned `42`.\n")
     await session.aclose()

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from helpers import slow
 
 from nbstream import (
     Call,
@@ -37,16 +38,6 @@ def of_type(timed: list[tuple[float, object]], kind: type) -> list:
 
 def first_time(timed: list[tuple[float, object]], kind: type) -> float:
     return next(t for t, event in timed if isinstance(event, kind))
-
-
-async def slow(seconds: float) -> str:
-    """Sleep, then say how long.
-
-    Args:
-        seconds: how long to sleep
-    """
-    await asyncio.sleep(seconds)
-    return f"slept {seconds}"
 
 
 async def test_teaching_exercise_text_keeps_flowing_while_the_tool_runs() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
+from helpers import slow
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,7 +62,7 @@ def decode(chunks: list[bytes], *, split: int | None = None) -> list[SSEEvent]:
         chunks = [blob[i : i + split] for i in range(0, len(blob), split)]
     decoder = SSEDecoder()
     events = [event for chunk in chunks for event in decoder.feed(chunk)]
-    return events + decoder.flush()
+    return events + decoder.close()
 
 
 def as_events(sse: list[SSEEvent]) -> list[Event]:
@@ -77,16 +78,6 @@ async def replay(events: list[Event]) -> AsyncIterator[Event]:
 
 async def collect_frames(stream: AsyncIterator[bytes]) -> list[bytes]:
     return [frame async for frame in stream]
-
-
-async def slow(seconds: float) -> str:
-    """Sleep, then say how long.
-
-    Args:
-        seconds: how long to sleep
-    """
-    await asyncio.sleep(seconds)
-    return f"slept {seconds}"
 
 
 class Watched:

@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import events_of, texts
 
-from nbstream._events import StreamError, TextDelta, ToolResult, TurnFinished
+from nbstream._events import StreamError, ToolResult, TurnFinished
 from nbstream._messages import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from nbstream._model import ModelRequest, ToolSpec
 from nbstream._parse import collect, parse_stream
-from nbstream._providers import PROVIDERS
+from nbstream._providers import WireFormat, for_wire
 from nbstream._session import Session
-from nbstream._wire import WIRE_FORMATS, WireFormat
 from nbstream.testing import (
     BadContentEncoding,
     Call,
@@ -35,34 +35,22 @@ from nbstream.testing import (
     SlowHeaders,
     Stall,
     Truncate,
-    demo_turns,
+    demo_steps,
     request_from_json,
 )
 from nbstream.testing._http import HTML_PAGE, WHOLE_TEXT
 
-PROVIDER = {
-    "openai-chat": "openai",
-    "openai-responses": "openai-responses",
-    "anthropic": "anthropic",
-    "ollama": "ollama",
-}
-PATH = {
-    "openai-chat": "/chat/completions",
-    "openai-responses": "/responses",
-    "anthropic": "/messages",
-    "ollama": "/api/chat",
-}
-TURN = [
+STEP = [
     Say("Let me add these numbers, ünïcode ✓ included."),
     Call("slow_sum", {"a": 2, "b": 3}),
     Say("More text after the call.", chunk=1),
 ]
-TEXT = "Let me add these numbers, ünïcode ✓ included.More text after the call."
+STEP_TEXT = "Let me add these numbers, ünïcode ✓ included.More text after the call."
 BODY = {"model": "test-model", "messages": [{"role": "user", "content": "add 2 and 3"}], "stream": True}
 
 
 def url(server: ProviderServer, wire: WireFormat) -> str:
-    return server.base_url(PROVIDER[wire]) + PATH[wire]
+    return server.base_url(wire) + for_wire(wire).path
 
 
 async def stream_message(
@@ -78,7 +66,7 @@ def raw_exchange(
 ) -> tuple[bytes, list[bytes]]:
     """POST over a bare socket; return the response head and the body's HTTP chunks exactly as framed."""
     payload = json.dumps(body).encode()
-    path = ("/v1" if wire != "ollama" else "") + PATH[wire]
+    path = for_wire(wire).base_path + for_wire(wire).path
     request = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
@@ -112,12 +100,11 @@ def server_threads() -> list[threading.Thread]:
 
 
 @pytest.mark.parametrize("framing", ["chunked", "close"])
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_each_route_streams_what_parse_stream_reads(wire: WireFormat, framing: Any) -> None:
-    async with ProviderServer([TURN], seed=11, framing=framing) as server:
+    async with ProviderServer([STEP], seed=11, framing=framing) as server:
         message = await stream_message(server, wire)
     assert message.error is None
-    assert message.text == TEXT
+    assert message.text == STEP_TEXT
     assert [(c.name, c.arguments) for c in message.tool_calls] == [("slow_sum", {"a": 2, "b": 3})]
     assert message.stop_reason == "tool_calls"
 
@@ -128,8 +115,10 @@ def test_requests_are_recorded_and_base_urls_match_the_providers() -> None:
         assert server.base_url("anthropic") == server.url + "/v1"
         assert server.base_url("openai") == server.url + "/v1"
         assert server.base_url("ollama") == server.url
+        assert server.base_url("gemini") == server.url + "/v1beta/openai"
+        assert server.base_url("openai-chat") == server.url + "/v1"  # a wire format names its provider
         with pytest.raises(ValueError, match="unknown provider"):
-            server.base_url("gemini")
+            server.base_url("bedrock")
         response = httpx.post(url(server, "anthropic"), json=BODY, headers={"x-api-key": "test"})
         assert response.status_code == 200
         (recorded,) = server.requests
@@ -141,7 +130,7 @@ def test_requests_are_recorded_and_base_urls_match_the_providers() -> None:
     )
     assert recorded.headers["x-api-key"] == "test"
     assert recorded.json == BODY
-    assert server.turns_served == 1
+    assert server.steps_served == 1
 
 
 def test_script_exhausted_unknown_route_wrong_method_and_bad_json_get_clear_errors() -> None:
@@ -149,7 +138,7 @@ def test_script_exhausted_unknown_route_wrong_method_and_bad_json_get_clear_erro
         assert client.post(url(server, "openai-chat"), json=BODY).status_code == 200
         exhausted = client.post(url(server, "openai-chat"), json=BODY)
         assert exhausted.status_code == 500
-        assert "no turn 2" in exhausted.json()["error"]["message"]
+        assert "no step 2" in exhausted.json()["error"]["message"]
         missing = client.post(server.url + "/v1/embeddings", json=BODY)
         assert missing.status_code == 404 and "no route" in missing.text
         assert client.get(url(server, "anthropic")).status_code == 405
@@ -161,11 +150,11 @@ def test_script_exhausted_unknown_route_wrong_method_and_bad_json_get_clear_erro
 def test_a_callable_script_sees_each_request() -> None:
     seen: list[Any] = []
 
-    def turn(body: Any) -> list[Say]:
+    def step(body: Any) -> list[Say]:
         seen.append(body)
         return [Say(f"you said {body['messages'][-1]['content']}")]
 
-    with ProviderServer(turn) as server:
+    with ProviderServer(step) as server:
         for word in ("one", "two"):
             body = {**BODY, "messages": [{"role": "user", "content": word}]}
             message = asyncio.run(stream_message(server, "ollama", body))
@@ -176,24 +165,22 @@ def test_a_callable_script_sees_each_request() -> None:
 # --- byte-level behaviour ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_without_faults_every_http_chunk_is_one_whole_frame(wire: WireFormat) -> None:
-    with ProviderServer([TURN]) as server:
+    with ProviderServer([STEP]) as server:
         head, chunks = raw_exchange(server, wire)
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"transfer-encoding: chunked" in head.lower()
-    separator = b"\n" if wire == "ollama" else b"\n\n"
+    separator = b"\n" if for_wire(wire).framing == "ndjson" else b"\n\n"
     assert all(c.endswith(separator) and c.count(separator) == 1 for c in chunks)
     parsed = collect(parse_stream(wire, chunks))
-    assert parsed.text == TEXT
+    assert parsed.text == STEP_TEXT
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_rechunking_splits_inside_and_across_frames_deterministically(wire: WireFormat) -> None:
-    with ProviderServer([TURN, TURN, TURN], seed=5) as server:
+    with ProviderServer([STEP, STEP, STEP], seed=5) as server:
         _, plain_chunks = raw_exchange(server, wire)  # request 0: rechunked as well
         _, again = raw_exchange(server, wire)
-    with ProviderServer([TURN]) as reference:
+    with ProviderServer([STEP]) as reference:
         _, frames = raw_exchange(reference, wire)
     body = b"".join(frames)
     assert b"".join(plain_chunks) == body  # the bytes are the same, only the boundaries move
@@ -205,26 +192,25 @@ def test_rechunking_splits_inside_and_across_frames_deterministically(wire: Wire
         c.count(b"\n\n" if wire != "ollama" else b"\n") >= 1 and not c.endswith(b"\n") for c in plain_chunks
     )
     assert [len(c) for c in again] != [len(c) for c in plain_chunks]  # each request gets its own cuts
-    with ProviderServer([TURN], seed=5) as replay:
+    with ProviderServer([STEP], seed=5) as replay:
         _, replayed = raw_exchange(replay, wire)
     assert replayed == plain_chunks  # same seed, same request index: same cuts
 
 
 def test_duplicate_sends_the_chosen_frames_twice() -> None:
-    with ProviderServer([TURN], faults=[Duplicate(frames={3})]) as server:
+    with ProviderServer([STEP], faults=[Duplicate(frames={3})]) as server:
         _, chunks = raw_exchange(server, "anthropic")
-    with ProviderServer([TURN]) as reference:
+    with ProviderServer([STEP]) as reference:
         _, frames = raw_exchange(reference, "anthropic")
     assert chunks == frames[:4] + [frames[3]] + frames[4:]
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_truncate_ends_the_body_cleanly_without_the_end_marker(wire: WireFormat) -> None:
-    with ProviderServer([TURN], faults=[Truncate()]) as server:
+    with ProviderServer([STEP], faults=[Truncate()]) as server:
         _, chunks = raw_exchange(server, wire)
-    with ProviderServer([TURN], faults=[Truncate(after_frames=5)]) as server:
+    with ProviderServer([STEP], faults=[Truncate(after_frames=5)]) as server:
         _, cut = raw_exchange(server, wire)
-    with ProviderServer([TURN]) as reference:
+    with ProviderServer([STEP]) as reference:
         _, frames = raw_exchange(reference, wire)
     assert chunks == frames[:-1]  # the body is complete at the HTTP level, only the end marker is missing
     assert cut == frames[:5]
@@ -233,11 +219,10 @@ def test_truncate_ends_the_body_cleanly_without_the_end_marker(wire: WireFormat)
     assert message.text  # what came before is kept
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_malformed_event_is_a_frame_of_broken_json(wire: WireFormat) -> None:
-    with ProviderServer([TURN], faults=[MalformedEvent(after_frames=2)]) as server:
+    with ProviderServer([STEP], faults=[MalformedEvent(after_frames=2)]) as server:
         _, chunks = raw_exchange(server, wire)
-    with ProviderServer([TURN]) as reference:
+    with ProviderServer([STEP]) as reference:
         _, frames = raw_exchange(reference, wire)
     assert chunks[:2] + chunks[3:] == frames
     broken = chunks[2].split(b"data:", 1)[-1]
@@ -247,9 +232,8 @@ def test_malformed_event_is_a_frame_of_broken_json(wire: WireFormat) -> None:
     assert any(isinstance(e, StreamError) and e.kind == "malformed" for e in events)
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_provider_error_event_uses_the_wires_shape_under_http_200(wire: WireFormat) -> None:
-    with ProviderServer([TURN], faults=[ProviderError(after_frames=4)]) as server:
+    with ProviderServer([STEP], faults=[ProviderError(after_frames=4)]) as server:
         head, chunks = raw_exchange(server, wire)
     assert head.startswith(b"HTTP/1.1 200")
     tail = b"".join(chunks[4:])
@@ -268,12 +252,11 @@ def test_provider_error_event_uses_the_wires_shape_under_http_200(wire: WireForm
 
 
 @pytest.mark.parametrize("status", [401, 404, 429, 500, 503, 529])
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
-def test_http_status_faults_fail_the_first_requests_then_the_turn_plays(
+def test_http_status_faults_fail_the_first_requests_then_the_step_plays(
     wire: WireFormat, status: int
 ) -> None:
     faults = [HttpStatus(status, retry_after=2, requests=range(2))]
-    with ProviderServer([TURN], faults=faults) as server, httpx.Client() as client:
+    with ProviderServer([STEP], faults=faults) as server, httpx.Client() as client:
         failures = [client.post(url(server, wire), json=BODY) for _ in range(2)]
         success = client.post(url(server, wire), json=BODY)
     for failure in failures:
@@ -290,7 +273,7 @@ def test_http_status_faults_fail_the_first_requests_then_the_turn_plays(
         else:
             assert set(error["error"]) == {"message", "type", "param", "code"}
     assert success.status_code == 200
-    assert collect(parse_stream(wire, [success.content])).text == TEXT  # failures used no turn
+    assert collect(parse_stream(wire, [success.content])).text == STEP_TEXT  # failures used no step
 
 
 def split_response(head: bytes) -> tuple[int, dict[str, str]]:
@@ -299,14 +282,13 @@ def split_response(head: bytes) -> tuple[int, dict[str, str]]:
     return int(status_line.split()[1]), headers
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
-def test_not_a_stream_answers_200_with_a_page_or_the_whole_answer_and_uses_no_turn(wire: WireFormat) -> None:
+def test_not_a_stream_answers_200_with_a_page_or_the_whole_answer_and_uses_no_step(wire: WireFormat) -> None:
     faults = [
         NotAStream(requests={0}),
         NotAStream("application/json", requests={1}),
         NotAStream("text/plain", body=b"hello", requests={2}),
     ]
-    with ProviderServer([TURN], faults=faults) as server:
+    with ProviderServer([STEP], faults=faults) as server:
         page, json_answer, custom, stream = (raw_exchange(server, wire) for _ in range(4))
     status, headers = split_response(page[0])
     assert (status, headers["content-type"]) == (200, "text/html; charset=utf-8")
@@ -320,34 +302,32 @@ def test_not_a_stream_answers_200_with_a_page_or_the_whole_answer_and_uses_no_tu
     ]
     assert answer[shape] in ("chat.completion", "response", "message", True)
     assert split_response(custom[0])[1]["content-type"] == "text/plain" and custom[1] == [b"hello"]
-    assert collect(parse_stream(wire, stream[1])).text == TEXT  # the faults used no turn
+    assert collect(parse_stream(wire, stream[1])).text == STEP_TEXT  # the faults used no step
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_redirect_points_at_the_same_url_over_https_unless_told_where(wire: WireFormat) -> None:
     elsewhere = "https://elsewhere.example/v2/x?token=1"
     faults = [Redirect(requests={0}), Redirect(301, location=elsewhere, requests={1})]
-    with ProviderServer([TURN], faults=faults) as server:
+    with ProviderServer([STEP], faults=faults) as server:
         moved, told, stream = (raw_exchange(server, wire) for _ in range(3))
     status, headers = split_response(moved[0])
     assert (status, headers["location"]) == (307, url(server, wire).replace("http://", "https://"))
     assert headers["content-length"] == str(len(moved[1][0]))
     status, headers = split_response(told[0])
     assert (status, headers["location"]) == (301, elsewhere)
-    assert collect(parse_stream(wire, stream[1])).text == TEXT
+    assert collect(parse_stream(wire, stream[1])).text == STEP_TEXT
     with pytest.raises(ValueError, match="3xx"):
         Redirect(200)
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_bad_content_encoding_labels_the_stream_without_encoding_it(wire: WireFormat) -> None:
-    with ProviderServer([TURN], faults=[BadContentEncoding()]) as server:
+    with ProviderServer([STEP], faults=[BadContentEncoding()]) as server:
         head, chunks = raw_exchange(server, wire)
-    with ProviderServer([TURN]) as reference:
+    with ProviderServer([STEP]) as reference:
         _, frames = raw_exchange(reference, wire)
     assert split_response(head)[1]["content-encoding"] == "gzip"
     assert chunks == frames
-    with ProviderServer([TURN], faults=[BadContentEncoding("br")]) as server, httpx.Client() as client:
+    with ProviderServer([STEP], faults=[BadContentEncoding("br")]) as server, httpx.Client() as client:
         response = client.post(url(server, wire), json=BODY, headers={"accept-encoding": "identity"})
     assert response.headers["content-encoding"] == "br"
 
@@ -364,7 +344,7 @@ def test_recorded_requests_keep_the_query_string() -> None:
 
 @pytest.mark.parametrize("framing", ["chunked", "close"])
 def test_drop_connection_cuts_after_exactly_n_body_bytes(framing: Any) -> None:
-    with ProviderServer([TURN, TURN], faults=[DropConnection(after_bytes=250)], framing=framing) as server:
+    with ProviderServer([STEP, STEP], faults=[DropConnection(after_bytes=250)], framing=framing) as server:
         received = b""
         with httpx.Client() as client, client.stream("POST", url(server, "anthropic"), json=BODY) as response:
             try:
@@ -380,7 +360,7 @@ def test_drop_connection_cuts_after_exactly_n_body_bytes(framing: Any) -> None:
 
 
 async def test_stall_pauses_mid_stream_then_continues() -> None:
-    async with ProviderServer([TURN], faults=[Stall(after_frames=3, seconds=0.4)]) as server:
+    async with ProviderServer([STEP], faults=[Stall(after_frames=3, seconds=0.4)]) as server:
         stamps: list[float] = []
         async with (
             httpx.AsyncClient() as client,
@@ -394,7 +374,7 @@ async def test_stall_pauses_mid_stream_then_continues() -> None:
 
 
 async def test_a_hanging_stream_trips_the_read_timeout_and_the_server_still_stops() -> None:
-    server = ProviderServer([TURN], faults=[Stall(after_frames=2, seconds=None)])
+    server = ProviderServer([STEP], faults=[Stall(after_frames=2, seconds=None)])
     async with server:
         timeout = httpx.Timeout(5.0, read=0.3)
         async with httpx.AsyncClient(timeout=timeout) as client:
@@ -408,7 +388,7 @@ async def test_a_hanging_stream_trips_the_read_timeout_and_the_server_still_stop
 
 
 def test_a_hung_connection_does_not_block_shutdown() -> None:
-    server = ProviderServer([TURN], faults=[Stall(after_frames=1, seconds=None)]).start()
+    server = ProviderServer([STEP], faults=[Stall(after_frames=1, seconds=None)]).start()
     sock = socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
     payload = json.dumps(BODY).encode()
     sock.sendall(b"POST /api/chat HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
@@ -421,7 +401,7 @@ def test_a_hung_connection_does_not_block_shutdown() -> None:
 
 
 def test_slow_headers_and_latency_delay_what_they_say() -> None:
-    with ProviderServer([TURN, TURN], faults=[SlowHeaders(seconds=0.3, requests={0})]) as server:
+    with ProviderServer([STEP, STEP], faults=[SlowHeaders(seconds=0.3, requests={0})]) as server:
         started = time.monotonic()
         httpx.post(url(server, "ollama"), json=BODY)
         slow = time.monotonic() - started
@@ -430,7 +410,7 @@ def test_slow_headers_and_latency_delay_what_they_say() -> None:
         fast = time.monotonic() - started
     assert slow >= 0.3 > fast
     for faults, options in (([Latency(seconds=0.02, jitter=0.01)], {}), ([], {"latency": 0.02})):
-        with ProviderServer([TURN], faults=faults, **options) as server:
+        with ProviderServer([STEP], faults=faults, **options) as server:
             started = time.monotonic()
             _, chunks = raw_exchange(server, "ollama")
             elapsed = time.monotonic() - started
@@ -442,7 +422,7 @@ def test_slow_headers_and_latency_delay_what_they_say() -> None:
 
 def test_servers_shut_down_cleanly_with_no_thread_left() -> None:
     for _ in range(3):
-        with ProviderServer([TURN], seed=1) as server, httpx.Client() as client:
+        with ProviderServer([STEP], seed=1) as server, httpx.Client() as client:
             assert client.post(url(server, "anthropic"), json=BODY).status_code == 200
     assert not server_threads()
     server = ProviderServer()
@@ -471,10 +451,9 @@ def sample_request() -> ModelRequest:
     )
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 def test_request_bodies_read_back_into_the_request(wire: WireFormat) -> None:
     original = sample_request()
-    body = PROVIDERS[PROVIDER[wire]].build("m", original, {})
+    body = for_wire(wire).build("m", original, {})
     back = request_from_json(wire, json.loads(json.dumps(body)))
     assert back.system == original.system
     assert back.tools == original.tools
@@ -488,35 +467,29 @@ def test_request_bodies_read_back_into_the_request(wire: WireFormat) -> None:
     assert isinstance(result, ToolResultMessage) and (result.name, result.content) == ("slow_sum", "5")
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
-async def test_demo_turns_answer_provider_requests(wire: WireFormat) -> None:
+async def test_demo_steps_answer_provider_requests(wire: WireFormat) -> None:
     request = ModelRequest([UserMessage(content="sum 4 and 5")], sample_request().tools)
-    body = PROVIDERS[PROVIDER[wire]].build("m", request, {})
-    async with ProviderServer(demo_turns(wire, chars_per_second=1e9)) as server:
+    body = for_wire(wire).build("m", request, {})
+    async with ProviderServer(demo_steps(wire, chars_per_second=1e9)) as server:
         message = await stream_message(server, wire, body)
-        answer = await stream_message(
-            server, wire, PROVIDERS[PROVIDER[wire]].build("m", sample_request(), {})
-        )
+        answer = await stream_message(server, wire, for_wire(wire).build("m", sample_request(), {}))
     assert [(c.name, c.arguments) for c in message.tool_calls] == [("slow_sum", {"a": 4})]
     assert answer.text == "**slow_sum** returned `5`.\n"
 
 
-@pytest.mark.parametrize("wire", WIRE_FORMATS)
 async def test_a_session_runs_a_tool_turn_against_the_server(wire: WireFormat) -> None:
     def slow_sum(a: int, b: int) -> int:
         """Add two numbers."""
         return a + b
 
-    turns = [TURN, [Say("The sum is 5.")]]
-    async with ProviderServer(turns, seed=3, faults=[HttpStatus(503, requests={0})]) as server:
-        provider = PROVIDER[wire]
-        session = Session(
-            model=f"{provider}:x", base_url=server.base_url(provider), api_key="test", tools=[slow_sum]
-        )
-        events = [event async for event in session.send("add 2 and 3")]
+    steps = [STEP, [Say("The sum is 5.")]]
+    async with ProviderServer(steps, seed=3, faults=[HttpStatus(503, requests={0})]) as server:
+        model = f"{for_wire(wire).name}:x"
+        session = Session(model=model, base_url=server.base_url(wire), api_key="test", tools=[slow_sum])
+        events = await events_of(session, "add 2 and 3")
         await session.aclose()
     finished = events[-1]
     assert isinstance(finished, TurnFinished) and finished.reason == "done", finished
     assert [e.output for e in events if isinstance(e, ToolResult)] == ["5"]
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == TEXT + "The sum is 5."
+    assert texts(events) == STEP_TEXT + "The sum is 5."
     assert len(server.requests) == 3  # one 503, retried, then the answer to the tool result

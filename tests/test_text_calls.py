@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import events_of, split, texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from nbstream._errors import ConfigurationError, StreamFault
 from nbstream._events import (
     MessageFinished,
     StreamError,
-    TextDelta,
     ToolArgumentsDelta,
     ToolCallReady,
     ToolCallStarted,
@@ -26,8 +26,8 @@ from nbstream._events import (
 from nbstream._messages import AssistantMessage, TokenUsage, ToolCall, ToolResultMessage, UserMessage
 from nbstream._model import ModelRequest
 from nbstream._parse import collect, parse_stream
-from nbstream._providers import build_ollama, build_openai_chat, text_call_history
-from nbstream._wire import WireFormat
+from nbstream._providers import PROVIDERS, WireFormat
+from nbstream._providers._request import text_call_history
 from nbstream._wire._parts import EndPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart
 from nbstream._wire._text_calls import TextCallFilter, TextCallFormat
 from nbstream.testing import ProviderServer, Say
@@ -130,14 +130,9 @@ EXPECTED: dict[str, tuple[WireFormat, TextCallFormat, AssistantMessage]] = {
 NAMES = sorted(EXPECTED)
 
 
-def events_of(name: str, chunks: list[bytes]) -> list[object]:
+def read(name: str, chunks: list[bytes]) -> list[object]:
     wire, syntax, _ = EXPECTED[name]
     return list(parse_stream(wire, chunks, text_tool_calls=syntax))
-
-
-def split(data: bytes, cuts: list[int]) -> list[bytes]:
-    bounds = sorted(cuts)
-    return [data[a:b] for a, b in zip([0, *bounds], [*bounds, len(data)], strict=True)]
 
 
 def test_every_fixture_on_disk_has_an_expected_message() -> None:
@@ -146,9 +141,9 @@ def test_every_fixture_on_disk_has_an_expected_message() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fixture_collects_to_the_expected_message(name: str) -> None:
-    events = events_of(name, [(FIXTURES / name).read_bytes()])
+    events = read(name, [(FIXTURES / name).read_bytes()])
     assert collect(events) == EXPECTED[name][2]  # type: ignore[arg-type]
-    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    shown = texts(events)
     for marker in ("tool_call", "TOOL_CALLS", "[ARGS]", "python_tag", '"name"'):
         assert marker not in shown
     assert sum(isinstance(e, (MessageFinished, StreamError)) for e in events) == 1
@@ -157,9 +152,9 @@ def test_fixture_collects_to_the_expected_message(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_every_single_byte_split_gives_the_same_events(name: str) -> None:
     raw = (FIXTURES / name).read_bytes()
-    whole = events_of(name, [raw])
+    whole = read(name, [raw])
     for cut in range(1, len(raw), 3):  # every third byte: the property test below draws the others
-        assert events_of(name, [raw[:cut], raw[cut:]]) == whole, cut
+        assert read(name, [raw[:cut], raw[cut:]]) == whole, cut
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -168,12 +163,12 @@ def test_every_single_byte_split_gives_the_same_events(name: str) -> None:
 def test_any_split_gives_the_same_events(name: str, data: st.DataObject) -> None:
     raw = (FIXTURES / name).read_bytes()
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=60), label="cuts")
-    assert events_of(name, split(raw, cuts)) == events_of(name, [raw])
+    assert read(name, split(raw, cuts)) == read(name, [raw])
 
 
 def test_the_hermes_call_streams_its_arguments_and_is_ready_at_its_closing_tag() -> None:
     raw = (FIXTURES / "openai_chat_hermes_qwen25_vllm.sse").read_bytes()
-    events = events_of("openai_chat_hermes_qwen25_vllm.sse", [raw])
+    events = read("openai_chat_hermes_qwen25_vllm.sse", [raw])
     kinds = [type(e).__name__ for e in events]
     first_ready = kinds.index("ToolCallReady")
     assert kinds.index("ToolCallStarted") < kinds.index("ToolArgumentsDelta") < first_ready
@@ -429,7 +424,7 @@ def history(text: str = "Checking.") -> list[object]:
 
 
 def test_hermes_history_is_text_with_tags_and_tool_response_blocks() -> None:
-    body = build_openai_chat("m", ModelRequest(messages=text_call_history(history(), "hermes")), {})  # type: ignore[arg-type]
+    body = PROVIDERS["openai"].build("m", ModelRequest(messages=text_call_history(history(), "hermes")), {})  # type: ignore[arg-type]
     assert body["messages"] == [
         {"role": "user", "content": "Weather and time?"},
         {
@@ -459,7 +454,7 @@ def test_mistral_history_uses_tool_calls_and_tool_results_markers() -> None:
 
 
 def test_llama3_history_writes_the_json_and_keeps_tool_messages_for_the_ipython_role() -> None:
-    body = build_ollama("m", ModelRequest(messages=text_call_history(history(""), "llama3")), {})  # type: ignore[arg-type]
+    body = PROVIDERS["ollama"].build("m", ModelRequest(messages=text_call_history(history(""), "llama3")), {})  # type: ignore[arg-type]
     assert body["messages"][1] == {
         "role": "assistant",
         "content": '{"name": "get_weather", "parameters": {"city": "Oslo"}}; {"name": "get_time", "parameters": {}}',
@@ -492,12 +487,11 @@ async def test_a_session_runs_a_call_written_as_text_and_sends_it_back_as_text()
             tools=[get_weather],
             text_tool_calls="hermes",
         )
-        events = [event async for event in session.send("Weather in Oslo?")]
+        events = await events_of(session, "Weather in Oslo?")
         await session.aclose()
     assert ran == ["Oslo"]
     assert isinstance(events[-1], TurnFinished) and (events[-1].reason, events[-1].steps) == ("done", 2)
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    assert text == "Checking.\nIt is sunny in Oslo."
+    assert texts(events) == "Checking.\nIt is sunny in Oslo."
     started = [e for e in events if isinstance(e, ToolCallStarted)]
     ready = [e for e in events if isinstance(e, ToolCallReady)]
     results = [e for e in events if isinstance(e, ToolResult)]

@@ -8,6 +8,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from helpers import slow
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -415,16 +416,6 @@ async def test_a_recorded_turn_keeps_one_arguments_delta_per_call_even_with_prev
 
 
 # -- real turns through the session ----------------------------------------------------------------------
-
-
-async def slow(seconds: float) -> str:
-    """Sleep, then say so.
-
-    Args:
-        seconds: how long to sleep
-    """
-    await asyncio.sleep(seconds)
-    return f"slept {seconds}"
 
 
 async def test_recorded_scripted_turn_shows_text_flowing_while_the_tool_runs() -> None:

@@ -10,6 +10,7 @@ import typing
 from typing import Any
 
 import pytest
+from helpers import events_of, slow, texts
 
 from nbstream import (
     Call,
@@ -18,7 +19,6 @@ from nbstream import (
     Say,
     ScriptedModel,
     Session,
-    TextDelta,
     TokenLimit,
     ToolCallReady,
     ToolError,
@@ -28,9 +28,8 @@ from nbstream import (
     TurnFinished,
 )
 from nbstream._events import CallErrorKind
-from nbstream._wire import WireFormat
+from nbstream._providers import WIRE_FORMATS, WireFormat, for_wire
 from nbstream.testing import ProviderError, ProviderServer
-from nbstream.testing.matrix import PROVIDERS
 
 CITIES = ["Tokyo", "Paris", "Lima"]
 
@@ -42,10 +41,6 @@ def weather_tool(ran: list[str]) -> Any:
         return f"weather in {city}"
 
     return weather
-
-
-async def events_of(session: Session, prompt: str = "go") -> list[Event]:
-    return [event async for event in session.send(prompt)]
 
 
 def finished(events: list[Event]) -> list[TurnFinished]:
@@ -139,12 +134,6 @@ async def test_cancel_before_the_first_step_still_ends_the_turn_once() -> None:
 
 async def test_cancel_at_every_moment_ends_each_turn_with_exactly_one_turn_finished() -> None:
     """Cancel after the k-th event, for every k of a turn with text, a call and a running tool."""
-
-    async def slow(seconds: float) -> str:
-        """Sleep."""
-        await asyncio.sleep(seconds)
-        return "slept"
-
     script = [Say("Let me wait.", chunk=1), Call("slow", {"seconds": 0.05}), Say("Still here.", chunk=1)]
     whole = await events_of(Session(ScriptedModel([script, [Say("Done.")]]), tools=[slow]))
     for k in range(len(whole)):
@@ -173,7 +162,7 @@ async def test_breaking_out_of_the_loop_ends_the_turn_and_the_next_send_works() 
         if isinstance(event, ToolRunning):
             break
     events = await asyncio.wait_for(events_of(session, "second"), 5)
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Fresh answer."
+    assert texts(events) == "Fresh answer."
     results = [m for m in session.messages if isinstance(m, ToolResultMessage)]
     assert [r.error for r in results] == ["cancelled"], "the abandoned call still got its result"
 
@@ -253,14 +242,20 @@ async def test_a_call_cut_by_the_token_limit_ends_the_turn_instead_of_asking_aga
     assert len(model.requests) == 1
 
 
+async def test_the_token_limit_message_names_the_providers_own_option() -> None:
+    model = ScriptedModel([[Call("weather", '{"city": "Os'), TokenLimit()]], wire="openai-responses")
+    end = finished(await events_of(Session(model, tools=[weather_tool([])])))[0]
+    assert end.reason == "max_tokens" and "options={'max_output_tokens': ...}" in (end.message or "")
+
+
 # --- C2. a call that cannot run says why with a typed kind, from a real provider stream ----------------------
 
 _LONG = {"city": "Oslo", "note": "x" * 200}
 _STREAMED: list[WireFormat] = ["openai-chat", "openai-responses", "anthropic"]  # arguments in fragments
 _KIND_CASES = [
-    # (call error kind, the turn: steps, faults, its ToolError kind, wires that can send it)
-    ("invalid_json", [Call("weather", '{"city": "Oslo",, }')], [], "invalid_arguments", list(PROVIDERS)),
-    ("no_name", [Call("", {"city": "Oslo"})], [], "unknown_tool", list(PROVIDERS)),
+    # (call error kind, the step's actions, faults, its ToolError kind, wires that can send it)
+    ("invalid_json", [Call("weather", '{"city": "Oslo",, }')], [], "invalid_arguments", list(WIRE_FORMATS)),
+    ("no_name", [Call("", {"city": "Oslo"})], [], "unknown_tool", list(WIRE_FORMATS)),
     # Ollama sends a call whole on its own line: the call is final before the finish, never cut open
     ("truncated", [Call("weather", '{"city": "Os'), TokenLimit()], [], "incomplete", _STREAMED),
     (  # the provider's error event in the middle of the call's arguments
@@ -274,22 +269,21 @@ _KIND_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("wire", "kind", "steps", "faults", "tool_error"),
+    ("wire", "kind", "actions", "faults", "tool_error"),
     [
-        pytest.param(wire, kind, steps, faults, tool_error, id=f"{kind}-{wire}")
-        for kind, steps, faults, tool_error, wires in _KIND_CASES
+        pytest.param(wire, kind, actions, faults, tool_error, id=f"{kind}-{wire}")
+        for kind, actions, faults, tool_error, wires in _KIND_CASES
         for wire in wires
     ],
 )
 async def test_every_call_error_kind_comes_from_a_real_stream(
-    wire: WireFormat, kind: str, steps: list[Any], faults: list[Any], tool_error: str
+    wire: WireFormat, kind: str, actions: list[Any], faults: list[Any], tool_error: str
 ) -> None:
     ran: list[str] = []
-    async with ProviderServer([steps, [Say("Sorry.")]], faults=faults) as server:
-        provider = PROVIDERS[wire]
+    async with ProviderServer([actions, [Say("Sorry.")]], faults=faults) as server:
         session = Session(
-            f"{provider}:m",
-            base_url=server.base_url(provider),
+            f"{for_wire(wire).name}:m",
+            base_url=server.base_url(wire),
             api_key="test",
             tools=[weather_tool(ran)],
             max_retries=0,

@@ -407,9 +407,9 @@ async def test_a_failing_turn_is_a_named_error_state(make_chat: Callable[..., St
     handle = chat.send("two")  # the script has no second turn: the stream fails
     message = await handle
     assert handle.reason == "error" and chat.status == "error"
-    assert "no turn 2" in chat.status_message
+    assert "no step 2" in chat.status_message
     assert message is None, "a response that said nothing is not kept as an (empty) assistant message"
-    assert any(isinstance(event, StreamError) and "no turn 2" in event.message for event in handle.events)
+    assert any(isinstance(event, StreamError) and "no step 2" in event.message for event in handle.events)
     assert [m.role for m in chat.messages] == ["user", "assistant", "user"]
     assert chat.transcript[-1]["type"] == "turn_finished" and chat.transcript[-1]["reason"] == "error"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import FIXTURES, fixture, split
 
 from nbstream import ToolCallReady, parse_stream
-from nbstream._wire import WIRE_FORMATS, WireFormat, make_parser
+from nbstream._providers import WIRE_FORMATS, WireFormat, for_wire
 from nbstream._wire._parts import (
     EndPart,
     ErrorPart,
@@ -22,16 +22,12 @@ from nbstream._wire._parts import (
     UsagePart,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
 
 def parse(wire: WireFormat, data: bytes, cuts: list[int] | None = None) -> list[Part]:
-    parser = make_parser(wire)
+    parser = for_wire(wire).parser()
     parts: list[Part] = []
-    start = 0
-    for cut in [*(cuts or []), len(data)]:
-        parts += parser.feed(data[start:cut])
-        start = cut
+    for piece in split(data, cuts or []):
+        parts += parser.feed(piece)
     return parts + parser.close()
 
 
@@ -306,13 +302,13 @@ def test_every_fixture_has_an_expectation() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_parts_in_every_splitting(name: str) -> None:
     wire, expected = EXPECTED[name]
-    assert_parts(wire, (FIXTURES / name).read_bytes(), expected)
+    assert_parts(wire, fixture(name), expected)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_with_crlf_and_cr_line_endings(name: str) -> None:
     wire, expected = EXPECTED[name]
-    data = (FIXTURES / name).read_bytes()
+    data = fixture(name)
     # JSON strings never hold a raw newline, so every b"\n" in a fixture is a line ending.
     for ending in (b"\r\n", b"\r"):
         assert_parts(wire, data.replace(b"\n", ending), expected)
@@ -322,11 +318,11 @@ def test_fixture_with_crlf_and_cr_line_endings(name: str) -> None:
 # Factory
 
 
-def test_make_parser_knows_every_wire_and_names_them_on_error() -> None:
+def test_every_wire_has_a_parser_and_an_unknown_one_is_named_on_error() -> None:
     for wire in WIRE_FORMATS:
         assert parse(wire, b"") == []
     with pytest.raises(ValueError, match="openai-chat, openai-responses, anthropic, ollama"):
-        make_parser("gemini")  # type: ignore[arg-type]
+        for_wire("bedrock")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -353,7 +349,7 @@ def test_utf8_split_inside_a_character() -> None:
 
 
 def test_parts_come_out_as_soon_as_their_frame_is_complete() -> None:
-    parser = make_parser("openai-chat")
+    parser = for_wire("openai-chat").parser()
     frame = sse(chunk({"content": "a"}))
     assert parser.feed(frame[:-1]) == []
     assert parser.feed(frame[-1:]) == [TextPart("a")]
@@ -821,7 +817,7 @@ def test_parsing_goes_on_after_the_end_marker() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_damaged_fixture_bytes_never_raise(name: str) -> None:
     wire, _ = EXPECTED[name]
-    original = (FIXTURES / name).read_bytes()
+    original = fixture(name)
     rng = random.Random(name)
     for _ in range(60):
         data = bytearray(original)

@@ -1,13 +1,17 @@
-"""What every wire encoder shares: the encoder interface, JSON and SSE framing, fixed timestamps."""
+"""What every wire encoder shares: the encoder interface, JSON and SSE framing, fixed timestamps.
+
+A provider module subclasses ``WireEncoder`` once (``AnthropicEncoder``...); the driver (``encode_step``)
+calls it for each action of a scripted step and never names a provider.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from .._events import ErrorKind
 
-__all__ = ["ANTHROPIC_ERROR", "CREATED", "CREATED_ISO", "OPENAI_ERROR", "WireEncoder", "json_text", "sse"]
+__all__ = ["CREATED", "CREATED_ISO", "Scheduled", "WireEncoder", "json_text", "sse"]
 
 CREATED = 1735689600
 """A fixed timestamp (2025-01-01T00:00:00Z) so that encoded streams are byte-for-byte reproducible."""
@@ -23,29 +27,33 @@ def sse(payload: str, event: str | None = None) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
-# Error types in each provider's vocabulary, per normalized kind.
-ANTHROPIC_ERROR: dict[str, str] = {
-    "overloaded": "overloaded_error",
-    "rate_limited": "rate_limit_error",
-    "auth": "authentication_error",
-    "not_found": "not_found_error",
-    "bad_request": "invalid_request_error",
-}
-OPENAI_ERROR: dict[str, tuple[str, str | None]] = {
-    "rate_limited": ("requests", "rate_limit_exceeded"),
-    "auth": ("invalid_request_error", "invalid_api_key"),
-    "not_found": ("invalid_request_error", "model_not_found"),
-    "bad_request": ("invalid_request_error", None),
-}
+class Scheduled(NamedTuple):
+    """One frame of the wire, and how long to wait before sending it.
+
+    ``end`` marks the stream's end marker (``[DONE]``, ``message_stop``, ``response.completed``, the
+    ``done: true`` line), so a fault can leave it out.
+    """
+
+    delay: float
+    data: bytes
+    end: bool = False
 
 
 class WireEncoder:
-    """Turns one response's content operations into provider frames. One instance per response."""
+    """Turns one step's content operations into a provider's frames. One instance per step."""
 
-    def __init__(self, *, turn: int, model: str, sequence: int = 0) -> None:
-        self.turn = turn
+    call_id_prefix: ClassVar[str] = "call_"
+    """The provider's style of call ids: scripted calls are ``call_script_1``, ``toolu_script_1``..."""
+
+    def __init__(self, *, step: int = 1, model: str = "scripted", sequence: int = 0) -> None:
+        self.step = step  # numbers the step's ids
         self.model = model
         self.sequence = sequence  # the next event's sequence number, where the wire numbers its events
+
+    @classmethod
+    def call_id(cls, number: int, *, source: str = "script") -> str:
+        """The deterministic id of the ``number``-th scripted call: ``toolu_script_1``, ``call_demo_2``..."""
+        return f"{cls.call_id_prefix}{source}_{number}"
 
     def start(self, input_tokens: int) -> list[bytes]:
         return []
@@ -77,7 +85,9 @@ class WireEncoder:
         raise NotImplementedError
 
     def error(self, kind: ErrorKind, message: str) -> list[bytes]:
+        """The provider's own mid-stream error event(s) for an error of this kind."""
         raise NotImplementedError
 
     def malformed(self) -> bytes:
+        """A frame in the wire's framing whose JSON is cut in half."""
         raise NotImplementedError

@@ -99,7 +99,7 @@ class _LineSplitter:
         self._pending_size = 0
         return lines
 
-    def flush(self) -> list[str]:
+    def close(self) -> list[str]:
         lines = self.feed(b"", final=True)
         if self._pending:
             lines.append("".join(self._pending))
@@ -123,7 +123,7 @@ class SSEDecoder:
 
     Only ``event`` and ``data`` mean anything here: ``id`` and ``retry`` serve a browser's reconnection, and a
     model's response cannot be resumed, so they are read as unknown fields are (ignored). An event without data
-    is not dispatched. At EOF (``flush``) an event whose blank line never came is still dispatched: servers that
+    is not dispatched. At EOF (``close``) an event whose blank line never came is still dispatched: servers that
     close right after their last ``data:`` line must not lose it.
     """
 
@@ -145,8 +145,8 @@ class SSEDecoder:
     def feed(self, data: bytes) -> list[SSEEvent]:
         return self._read(self._lines.feed(data))
 
-    def flush(self) -> list[SSEEvent]:
-        events = self._read(self._lines.flush())
+    def close(self) -> list[SSEEvent]:
+        events = self._read(self._lines.close())
         if not self.too_long:
             self._dispatch(events)
         return events
@@ -215,8 +215,8 @@ class NDJSONDecoder:
     def feed(self, data: bytes) -> list[str]:
         return [line for line in self._lines.feed(data) if line and not line.isspace()]
 
-    def flush(self) -> list[str]:
-        return [line for line in self._lines.flush() if line and not line.isspace()]
+    def close(self) -> list[str]:
+        return [line for line in self._lines.close() if line and not line.isspace()]
 
 
 class MalformedFrame(Exception):
@@ -368,7 +368,7 @@ class SSEJSONParser(JSONFrameParser):
         return self._parts(self._decoder.feed(data))
 
     def close(self) -> list[Part]:
-        return self._parts(self._decoder.flush())
+        return self._parts(self._decoder.close())
 
     def _parts(self, events: list[SSEEvent]) -> list[Part]:
         out: list[Part] = []
@@ -388,7 +388,7 @@ class NDJSONParser(JSONFrameParser):
         return self._parts(self._decoder.feed(data))
 
     def close(self) -> list[Part]:
-        return self._parts(self._decoder.flush())
+        return self._parts(self._decoder.close())
 
     def _parts(self, lines: list[str]) -> list[Part]:
         out: list[Part] = []

@@ -197,7 +197,7 @@ class TextCallFilter:
             out += self._calls.feed(buf)[0]
             return ""
         out += self._calls.feed(buf[:at])[0]
-        out += self._calls.finish()
+        out += self._calls.close()
         self._state = _TEXT
         self._after_call = True
         return buf[at + len(closer) :]
@@ -218,7 +218,7 @@ class TextCallFilter:
 
     def _end_calls(self) -> list[Part]:
         """The response is over: every call still open is final."""
-        out = self._calls.finish() if self._state == _BODY else []
+        out = self._calls.close() if self._state == _BODY else []
         self._state = _TEXT
         return out
 
@@ -496,7 +496,7 @@ class _CallObjects:
         self._raw = []
         self._emitted = False
 
-    def finish(self) -> list[Part]:
+    def close(self) -> list[Part]:
         """The run is over (closing tag, end of response): the open call, if any, is final as it is."""
         out: list[Part] = []
         phase = self._phase

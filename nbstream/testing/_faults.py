@@ -3,7 +3,7 @@
 Every fault has ``requests``: the request indexes (0, 1, 2... in arrival order, failed ones included)
 it applies to, or ``None`` for every request. ``HttpStatus(503, requests=range(2))`` fails the first two
 requests, then the server answers normally: the way to test retries. Frame positions (``after_frames``)
-count the encoded frames of the scripted turn, from 0.
+count the encoded frames of the scripted step, from 0.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from .._encode import Frame, error_frames, malformed_frame
+from .._encode import Scheduled
 from .._events import ErrorKind
-from .._wire import WireFormat
+from .._providers import Provider
 
 __all__ = [
     "BadContentEncoding",
@@ -170,14 +170,14 @@ class SlowHeaders(Fault):
 
 
 def frames_with_faults(
-    frames: list[Frame], faults: list[Fault], wire: WireFormat, *, turn: int, model: str
-) -> list[Frame]:
+    frames: list[Scheduled], faults: list[Fault], provider: Provider, *, step: int, model: str
+) -> list[Scheduled]:
     """Apply the faults that change *what* is sent: errors, truncation, malformed and duplicated frames."""
     for fault in faults:
         if isinstance(fault, ProviderError):
             kept = frames[: fault.after_frames]
-            errors = error_frames(wire, fault.kind, fault.message, turn=turn, model=model, sequence=len(kept))
-            frames = kept + [Frame(0.0, data) for data in errors]
+            encoder = provider.encoder(step=step, model=model, sequence=len(kept))
+            frames = kept + [Scheduled(0.0, data) for data in encoder.error(fault.kind, fault.message)]
     for fault in faults:
         if isinstance(fault, Truncate):
             cut = fault.after_frames
@@ -185,7 +185,7 @@ def frames_with_faults(
     for fault in faults:
         if isinstance(fault, MalformedEvent):
             at = fault.after_frames
-            frames = frames[:at] + [Frame(0.0, malformed_frame(wire))] + frames[at:]
+            frames = frames[:at] + [Scheduled(0.0, provider.encoder().malformed())] + frames[at:]
     for fault in faults:
         if isinstance(fault, Duplicate):
             twice = fault.frames

@@ -8,30 +8,26 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from .._wire import WireFormat
+from .._providers import PROVIDERS, Framing, Provider, WireFormat
 
 __all__ = [
+    "CONTENT_TYPES",
     "HTML_PAGE",
+    "ROUTES",
     "WHOLE_TEXT",
     "BodyWriter",
     "RecordedRequest",
     "error_body",
     "read_request",
     "response_head",
-    "whole_answer",
 ]
 
-ROUTES: dict[str, WireFormat] = {
-    "/v1/chat/completions": "openai-chat",
-    "/v1/responses": "openai-responses",
-    "/v1/messages": "anthropic",
-    "/api/chat": "ollama",
-}
-CONTENT_TYPES: dict[WireFormat, str] = {
-    "openai-chat": "text/event-stream; charset=utf-8",
-    "openai-responses": "text/event-stream; charset=utf-8",
-    "anthropic": "text/event-stream; charset=utf-8",
-    "ollama": "application/x-ndjson",
+ROUTES: dict[str, Provider] = {p.base_path + p.path: p for p in reversed(list(PROVIDERS.values()))}
+"""Each provider's endpoint, as its default base URL places it (``/v1/messages``, ``/api/chat``); where two
+share one, the first registered answers."""
+CONTENT_TYPES: dict[Framing, str] = {
+    "sse": "text/event-stream; charset=utf-8",
+    "ndjson": "application/x-ndjson",
 }
 
 
@@ -50,7 +46,8 @@ class RecordedRequest:
 
     @property
     def wire(self) -> WireFormat | None:
-        return ROUTES.get(self.path)
+        provider = ROUTES.get(self.path)
+        return provider.wire if provider is not None else None
 
 
 class BadRequest(Exception):
@@ -127,37 +124,24 @@ class BodyWriter:
             await self.writer.drain()
 
 
-# Each provider's error body, per HTTP status: (Anthropic error type, OpenAI (type, code), default message).
-_ERRORS: dict[int, tuple[str, tuple[str, str | None], str]] = {
-    400: ("invalid_request_error", ("invalid_request_error", None), "Invalid request."),
-    401: ("authentication_error", ("invalid_request_error", "invalid_api_key"), "Invalid API key."),
-    403: ("permission_error", ("invalid_request_error", "permission_denied"), "Permission denied."),
-    404: (
-        "not_found_error",
-        ("invalid_request_error", "model_not_found"),
-        "The model {model} does not exist.",
-    ),
-    429: ("rate_limit_error", ("requests", "rate_limit_exceeded"), "Rate limit reached for requests."),
-    500: ("api_error", ("server_error", None), "The server had an error while processing your request."),
-    503: ("overloaded_error", ("server_error", None), "The server is overloaded. Please try again later."),
-    529: ("overloaded_error", ("server_error", None), "Overloaded"),
+_MESSAGES: dict[int, str] = {  # what the providers say, more or less, with each status
+    400: "Invalid request.",
+    401: "Invalid API key.",
+    403: "Permission denied.",
+    404: "The model {model} does not exist.",
+    429: "Rate limit reached for requests.",
+    500: "The server had an error while processing your request.",
+    503: "The server is overloaded. Please try again later.",
+    529: "Overloaded",
 }
 
 
-def error_body(wire: WireFormat | None, status: int, message: str | None, *, model: str, index: int) -> bytes:
-    """The JSON error body the provider behind ``wire`` sends with ``status``."""
-    anthropic_type, (openai_type, code), default = _ERRORS.get(status, _ERRORS[500])
-    text = message if message is not None else default.format(model=model)
-    if wire == "anthropic":
-        body: dict[str, Any] = {
-            "type": "error",
-            "error": {"type": anthropic_type, "message": text},
-            "request_id": f"req_script_{index}",
-        }
-    elif wire == "ollama":
-        body = {"error": text}
-    else:
-        body = {"error": {"message": text, "type": openai_type, "param": None, "code": code}}
+def error_body(
+    provider: Provider | None, status: int, message: str | None, *, model: str, index: int
+) -> bytes:
+    """The JSON error body ``provider`` sends with ``status``; with no provider (no route), a bare one."""
+    text = message if message is not None else _MESSAGES.get(status, _MESSAGES[500]).format(model=model)
+    body = provider.error_body(status, text, index=index) if provider else {"error": {"message": text}}
     return json.dumps(body).encode()
 
 
@@ -166,54 +150,3 @@ HTML_PAGE = (
     b"<body><h1>It works!</h1><p>This web server answers every path with this page.</p></body>\n</html>\n"
 )
 WHOLE_TEXT = "This answer came whole, not streamed."
-
-
-def whole_answer(wire: WireFormat, *, model: str, index: int) -> bytes:
-    """The provider's whole non-streamed answer (``"stream": false``), as a server that ignores ``stream``
-    sends it."""
-    body: dict[str, Any]
-    if wire == "openai-chat":
-        body = {
-            "id": f"chatcmpl-script-{index}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": WHOLE_TEXT}, "finish_reason": "stop"}
-            ],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 8, "total_tokens": 9},
-        }
-    elif wire == "openai-responses":
-        text = {"type": "output_text", "text": WHOLE_TEXT, "annotations": []}
-        body = {
-            "id": f"resp_script_{index}",
-            "object": "response",
-            "status": "completed",
-            "model": model,
-            "output": [
-                {"type": "message", "id": f"msg_script_{index}", "role": "assistant", "content": [text]}
-            ],
-            "usage": {"input_tokens": 1, "output_tokens": 8, "total_tokens": 9},
-        }
-    elif wire == "anthropic":
-        body = {
-            "id": f"msg_script_{index}",
-            "type": "message",
-            "role": "assistant",
-            "model": model,
-            "content": [{"type": "text", "text": WHOLE_TEXT}],
-            "stop_reason": "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 1, "output_tokens": 8},
-        }
-    else:
-        body = {
-            "model": model,
-            "created_at": "2025-01-01T00:00:00Z",
-            "message": {"role": "assistant", "content": WHOLE_TEXT},
-            "done": True,
-            "done_reason": "stop",
-            "prompt_eval_count": 1,
-            "eval_count": 8,
-        }
-    return json.dumps(body).encode()

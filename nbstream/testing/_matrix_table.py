@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .._encode import Call, Say, Step, TokenLimit, call_id, encode_turn
+from .._encode import Action, Call, Say, TokenLimit, encode_step
 from .._events import ErrorKind, TurnReason
-from .._wire import MAX_FRAME_SIZE, WIRE_FORMATS, WireFormat
+from .._providers import WIRE_FORMATS, WireFormat, for_wire
+from .._wire import MAX_FRAME_SIZE
 from ._faults import (
     DropConnection,
     Duplicate,
@@ -37,21 +38,12 @@ __all__ = [
     "CASE_LIMIT",
     "FAULTS",
     "OUTPUT",
-    "PROVIDERS",
     "Expected",
     "Plan",
     "Row",
     "Shape",
     "shape_of",
 ]
-
-PROVIDERS: dict[WireFormat, str] = {
-    "openai-chat": "openai",
-    "openai-responses": "openai-responses",
-    "anthropic": "anthropic",
-    "ollama": "ollama",
-}
-"""The provider a session names to get each wire format (``Session(model="<provider>:m")``)."""
 
 ARGUMENTS: dict[str, Any] = {"city": "Paris", "days": 2}
 OSLO: dict[str, Any] = {"city": "Oslo", "days": 1}
@@ -115,9 +107,9 @@ class Shape:
 
 @dataclass(frozen=True)
 class Plan:
-    """What one case plays: the server's turns and faults, the text sent before the fault, session options."""
+    """What one case plays: the server's steps and faults, the text sent before the fault, session options."""
 
-    turns: list[list[Step]]
+    steps: list[list[Action]]
     faults: list[Fault]
     partial_text: str = ""
     read_timeout: float = READ_TIMEOUT
@@ -130,15 +122,15 @@ class Plan:
 
     @property
     def full_text(self) -> str:
-        return "".join(_said(turn) for turn in self.turns)
+        return "".join(_said(step) for step in self.steps)
 
     @property
     def first_text(self) -> str:
-        return _said(self.turns[0])
+        return _said(self.steps[0])
 
 
-def _said(turn: Sequence[Step]) -> str:
-    return "".join(step.text for step in turn if isinstance(step, Say))
+def _said(step: Sequence[Action]) -> str:
+    return "".join(action.text for action in step if isinstance(action, Say))
 
 
 @dataclass(frozen=True)
@@ -157,14 +149,15 @@ class Row:
 # --- the script and where faults go ----------------------------------------------------------------------
 
 
-def _script() -> list[list[Step]]:
+def _script() -> list[list[Action]]:
     """Text, a call, more text while the call runs; then the answer to the tool result."""
     return [[BEFORE_CALL, Call("lookup", ARGUMENTS), AFTER_CALL], [ANSWER]]
 
 
 def shape_of(wire: WireFormat) -> Shape:
-    frames = [frame.data for frame in encode_turn(wire, _script()[0], model="m")]
-    identifier = call_id(wire, 1)
+    provider = for_wire(wire)
+    frames = [frame.data for frame in encode_step(provider.encoder, _script()[0], model="m")]
+    identifier = provider.encoder.call_id(1)
     quoted_id = f'"{identifier}"'.encode()
     call_frames = frozenset(i for i, data in enumerate(frames) if quoted_id in data)
     first_delta = AFTER_CALL.deltas()[0]
@@ -217,8 +210,8 @@ def _cut_in_call(shape: Shape) -> Plan:
 
 def _two_responses(first: Call, second: Call) -> Callable[[Shape], Plan]:
     """Two responses that each call ``lookup`` for another city, then the answer."""
-    turns: list[list[Step]] = [[BEFORE_CALL, first], [Say("And now the other city."), second], [ANSWER]]
-    return lambda shape: Plan(turns, [], calls=(ARGUMENTS, OSLO))
+    steps: list[list[Action]] = [[BEFORE_CALL, first], [Say("And now the other city."), second], [ANSWER]]
+    return lambda shape: Plan(steps, [], calls=(ARGUMENTS, OSLO))
 
 
 def _one_id_twice(shape: Shape) -> Plan:

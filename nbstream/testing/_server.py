@@ -1,4 +1,4 @@
-"""``ProviderServer``: a real HTTP/1.1 server on 127.0.0.1 that streams scripted turns in providers' formats.
+"""``ProviderServer``: a real HTTP/1.1 server on 127.0.0.1 that streams scripted steps in providers' formats.
 
 It runs its own asyncio loop on its own thread, so it serves sync tests, async tests and notebook cells alike,
 and it writes HTTP by hand, so tests decide where every byte boundary falls.
@@ -7,6 +7,7 @@ and it writes HTTP by hand, so tests decide where every byte boundary falls.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import socket
 import threading
@@ -14,8 +15,8 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, Literal
 
-from .._encode import Frame, Step, count_calls, encode_turn, rough_tokens
-from .._wire import WireFormat
+from .._encode import Action, Scheduled, count_calls, encode_step, rough_tokens
+from .._providers import PROVIDERS, WIRE_FORMATS, Provider, for_wire
 from ._faults import (
     BadContentEncoding,
     DropConnection,
@@ -32,29 +33,23 @@ from ._faults import (
 from ._http import (
     CONTENT_TYPES,
     HTML_PAGE,
+    ROUTES,
+    WHOLE_TEXT,
     BadRequest,
     BodyWriter,
     RecordedRequest,
     error_body,
     read_request,
     response_head,
-    whole_answer,
 )
 
 __all__ = ["ProviderServer"]
 
-Turns = Sequence[Sequence[Step]] | Callable[[Any], Sequence[Step]]
-_BASE_PATHS = {
-    "openai": "/v1",
-    "openai-chat": "/v1",
-    "openai-responses": "/v1",
-    "anthropic": "/v1",
-    "ollama": "",
-}
+Steps = Sequence[Sequence[Action]] | Callable[[Any], Sequence[Action]]
 _RETRY_STATUSES = (429, 503, 529)
 
 
-class _NoTurn(Exception):
+class _NoStep(Exception):
     pass
 
 
@@ -63,17 +58,17 @@ class _Dropped(Exception):
 
 
 class ProviderServer:
-    """A loopback provider: each streamed request plays the next turn; see the package docstring for use.
+    """A loopback provider: each streamed request plays the next step; see the package docstring for use.
 
-    ``turns`` is a list of turns (lists of ``Say`` / ``Call`` / ``Pause``) or a callable
-    ``(request_json) -> turn``. ``seed`` re-chunks every body at random byte boundaries; ``latency`` and
+    ``steps`` is a list of steps (lists of ``Say`` / ``Call`` / ``Pause`` actions) or a callable
+    ``(request_json) -> step``. ``seed`` re-chunks every body at random byte boundaries; ``latency`` and
     ``jitter`` delay every frame; ``faults`` adds any of the fault dataclasses. ``framing="close"`` ends
     bodies by closing the connection instead of ``Transfer-Encoding: chunked``.
     """
 
     def __init__(
         self,
-        turns: Turns = (),
+        steps: Steps = (),
         *,
         faults: Sequence[Fault] = (),
         seed: int | None = None,
@@ -81,7 +76,7 @@ class ProviderServer:
         jitter: float = 0.0,
         framing: Literal["chunked", "close"] = "chunked",
     ) -> None:
-        self._turns = turns if callable(turns) else [tuple(turn) for turn in turns]
+        self._steps = steps if callable(steps) else [tuple(step) for step in steps]
         self._faults: list[Fault] = list(faults)
         if seed is not None:
             self._faults.append(Rechunk(seed=seed))
@@ -89,7 +84,7 @@ class ProviderServer:
             self._faults.append(Latency(seconds=latency, jitter=jitter, seed=seed or 0))
         self._chunked = framing == "chunked"
         self.requests: list[RecordedRequest] = []
-        self.turns_served = 0
+        self.steps_served = 0
         self._calls_served = 0
         self._port: int | None = None
         self._thread: threading.Thread | None = None
@@ -101,7 +96,7 @@ class ProviderServer:
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"
-        return f"ProviderServer({where}, requests={len(self.requests)}, turns_served={self.turns_served})"
+        return f"ProviderServer({where}, requests={len(self.requests)}, steps_served={self.steps_served})"
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -112,10 +107,12 @@ class ProviderServer:
         return f"http://127.0.0.1:{self._port}"
 
     def base_url(self, provider: str) -> str:
-        """What a client of ``provider`` should use as its base URL ("…/v1", or the root for Ollama)."""
-        if provider not in _BASE_PATHS:
-            raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(_BASE_PATHS)}")
-        return self.url + _BASE_PATHS[provider]
+        """What a client of ``provider`` (or of a wire format) should use as its base URL: the path of the
+        provider's own default ("…/v1", the root for Ollama)."""
+        found = for_wire(provider) if provider in WIRE_FORMATS else PROVIDERS.get(provider)
+        if found is None:
+            raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
+        return self.url + found.base_path
 
     def start(self) -> ProviderServer:
         if self._thread is not None:
@@ -206,12 +203,12 @@ class ProviderServer:
         for fault in faults:
             if isinstance(fault, SlowHeaders):
                 await asyncio.sleep(fault.seconds)
-        wire = request.wire
+        provider = ROUTES.get(request.path)
         body = request.json if isinstance(request.json, dict) else None
         named = body.get("model") if body else None
         model = named if isinstance(named, str) else "scripted"
         status = next((f for f in faults if isinstance(f, HttpStatus)), None)
-        if wire is None:
+        if provider is None:
             return await self._error(
                 writer, request, 404, f"no route for {request.method} {request.path}", model
             )
@@ -235,26 +232,26 @@ class ProviderServer:
                 request,
                 200,
                 {"content-type": not_a_stream.content_type},
-                self._not_a_stream_body(not_a_stream, wire, model, request.index),
+                self._not_a_stream_body(not_a_stream, provider, model, request.index),
             )
         if body is None:
             return await self._error(writer, request, 400, "the request body is not a JSON object", model)
         try:
-            steps = self._next_turn(body)
-        except _NoTurn as error:
+            actions = self._next_step(body)
+        except _NoStep as error:
             return await self._error(writer, request, 500, str(error), model)
         frames = list(
-            encode_turn(
-                wire,
-                steps,
-                turn=self.turns_served,
-                call_offset=self._calls_served - count_calls(steps),
+            encode_step(
+                provider.encoder,
+                actions,
+                step=self.steps_served,
+                call_offset=self._calls_served - count_calls(actions),
                 model=model,
                 input_tokens=rough_tokens(request.body.decode("utf-8", "replace")),
             )
         )
-        frames = frames_with_faults(frames, faults, wire, turn=self.turns_served, model=model)
-        headers = {"content-type": CONTENT_TYPES[wire], "cache-control": "no-cache"}
+        frames = frames_with_faults(frames, faults, provider, step=self.steps_served, model=model)
+        headers = {"content-type": CONTENT_TYPES[provider.framing], "cache-control": "no-cache"}
         encoding = next((f for f in faults if isinstance(f, BadContentEncoding)), None)
         if encoding is not None:
             headers["content-encoding"] = encoding.encoding
@@ -266,23 +263,23 @@ class ProviderServer:
         await out.finish()
         return self._chunked
 
-    def _next_turn(self, body: dict[str, Any]) -> Sequence[Step]:
-        """The turn this request plays; only a request that gets a stream uses one up."""
-        if callable(self._turns):
+    def _next_step(self, body: dict[str, Any]) -> Sequence[Action]:
+        """The step this request plays; only a request that gets a stream uses one up."""
+        if callable(self._steps):
             try:
-                steps = tuple(self._turns(body))
+                actions = tuple(self._steps(body))
             except Exception as error:
-                raise _NoTurn(f"the turn function raised {error!r}") from error
-        elif self.turns_served < len(self._turns):
-            steps = self._turns[self.turns_served]
+                raise _NoStep(f"the step function raised {error!r}") from error
+        elif self.steps_served < len(self._steps):
+            actions = self._steps[self.steps_served]
         else:
-            written = len(self._turns)
-            raise _NoTurn(
-                f"the script has no turn {self.turns_served + 1}: it was written with {written} turn(s)"
+            written = len(self._steps)
+            raise _NoStep(
+                f"the script has no step {self.steps_served + 1}: it was written with {written} step(s)"
             )
-        self.turns_served += 1
-        self._calls_served += count_calls(steps)
-        return steps
+        self.steps_served += 1
+        self._calls_served += count_calls(actions)
+        return actions
 
     async def _error(
         self,
@@ -293,19 +290,19 @@ class ProviderServer:
         model: str,
         retry_after: float | None = None,
     ) -> bool:
-        payload = error_body(request.wire, status, message, model=model, index=request.index)
+        payload = error_body(ROUTES.get(request.path), status, message, model=model, index=request.index)
         headers = {"content-type": "application/json"}
         if retry_after is not None and status in _RETRY_STATUSES:
             headers["retry-after"] = f"{retry_after:g}"
         return await self._whole(writer, request, status, headers, payload)
 
     @staticmethod
-    def _not_a_stream_body(fault: NotAStream, wire: WireFormat, model: str, index: int) -> bytes:
+    def _not_a_stream_body(fault: NotAStream, provider: Provider, model: str, index: int) -> bytes:
         if fault.body is not None:
             return fault.body
         media = fault.content_type.partition(";")[0].strip().lower()
         if media == "application/json" or media.endswith("+json"):
-            return whole_answer(wire, model=model, index=index)
+            return json.dumps(provider.whole_answer(WHOLE_TEXT, model=model, index=index)).encode()
         return HTML_PAGE
 
     async def _whole(
@@ -329,7 +326,7 @@ class ProviderServer:
 
     async def _send(
         self,
-        frames: list[Frame],
+        frames: list[Scheduled],
         faults: list[Fault],
         index: int,
         out: BodyWriter,

@@ -35,16 +35,15 @@ from .._events import (
     TurnFinished,
 )
 from .._messages import AssistantMessage, ToolResultMessage
+from .._providers import WIRE_FORMATS, WireFormat, for_wire
 from .._session import Session
 from .._tools import Tool
-from .._wire import WIRE_FORMATS, WireFormat
 from ._http import RecordedRequest
-from ._matrix_table import CASE_LIMIT, FAULTS, PROVIDERS, Expected, Plan, Row, output_for, shape_of
+from ._matrix_table import CASE_LIMIT, FAULTS, Expected, Plan, Row, output_for, shape_of
 from ._server import ProviderServer
 
 __all__ = [
     "FAULTS",
-    "PROVIDERS",
     "Expected",
     "Outcome",
     "Row",
@@ -98,11 +97,11 @@ async def run_case(wire: WireFormat, row: Row) -> Outcome:
     """Run one wire × fault case through a real server and session; the outcome lists what went wrong."""
     expected = row.expected(wire)
     plan = row.plan(shape_of(wire))
-    provider = PROVIDERS[wire]
+    provider = for_wire(wire).name
     outcome = Outcome(wire, row.name, expected)
     invocations: list[dict[str, Any]] = []
     turns: list[list[Event]] = []
-    async with ProviderServer(plan.turns, faults=plan.faults) as server:
+    async with ProviderServer(plan.steps, faults=plan.faults) as server:
         session = Session(
             model=f"{provider}:m",
             base_url=server.base_url(provider),

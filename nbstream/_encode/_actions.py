@@ -1,14 +1,14 @@
-"""The script vocabulary: what a scripted response says (``Say``), calls (``Call``), waits (``Pause``), and
-where it runs out of output tokens (``TokenLimit``)."""
+"""The script vocabulary: the actions of a scripted step (one model response): what it says (``Say``), calls
+(``Call``), waits (``Pause``), and where it runs out of output tokens (``TokenLimit``)."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = ["Call", "Frame", "Pause", "Say", "Step", "TokenLimit"]
+__all__ = ["Action", "Call", "Pause", "Say", "TokenLimit"]
 
 _WORD = re.compile(r"\s*\S+")
 
@@ -100,19 +100,8 @@ class Pause:
 @dataclass(frozen=True, slots=True)
 class TokenLimit:
     """The response runs out of output tokens here: a call before it is left unfinished, and the response ends
-    with the wire's own word for it (``length``, ``max_tokens``, ``incomplete``). Must be the last step."""
+    with the wire's own word for it (``length``, ``max_tokens``, ``incomplete``). Must be the step's last action."""
 
 
-Step = Say | Call | Pause | TokenLimit
-
-
-class Frame(NamedTuple):
-    """One provider event as bytes, and how long to wait before sending it.
-
-    ``end`` marks the stream's end marker (``[DONE]``, ``message_stop``, ``response.completed``, the
-    ``done: true`` line), so a fault can leave it out.
-    """
-
-    delay: float
-    data: bytes
-    end: bool = False
+Action = Say | Call | Pause | TokenLimit
+"""One item of a script: a step is a list of actions."""
