@@ -37,6 +37,9 @@ which asks the kernel for state, still gets the whole transcript. A turn then co
 the conversation is. With no page (headless execution: nbclient saves widget state from the kernel's update
 messages and ignores custom ones) the trait is sent whole, as it must be for the saved notebook to hold it.
 
+After the commit (and after a clear) the outputs showing the chat get a fresh static copy of the conversation
+for readers without widgets, also while a page shows the widget (``_static_html.py``).
+
 Turns sent while one runs are queued and run in order; ``stop()`` ends the running turn and drops the queued
 ones.
 """
@@ -61,10 +64,12 @@ from ._background import LoopThread, shared_loop
 from ._display import DisplayEvent, StatusTracker, compact, merge_batch, to_display, user_prompt
 from ._errors import ConfigurationError, NbstreamError
 from ._events import TurnFinished, TurnReason
+from ._export import Conversation, static_html
 from ._messages import AssistantMessage, Message
 from ._model import Model
 from ._sendable import clean_text, sendable
 from ._session import Session
+from ._static_html import display_bundle, refresh, with_static_html
 from ._timeline import Timeline
 from ._tools import Tool
 from ._turn_handle import TurnHandle
@@ -246,42 +251,32 @@ class StreamChat(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget view, plus ``text/html`` for frontends that cannot show widgets."""
-        from ._export import Conversation, static_html
-        from ._static_html import with_static_html
+        return with_static_html(super()._repr_mimebundle_(**kwargs), static_html(self._conversation()))
 
+    def _conversation(self) -> Conversation:
         session = self._session
-        fragment = static_html(Conversation(session.messages, model=self.model_label, system=session.system))
-        return with_static_html(super()._repr_mimebundle_(**kwargs), fragment)
+        return Conversation(session.messages, model=self.model_label, system=session.system)  # a copy
 
     def _ipython_display_(self) -> None:
         """``display(chat)`` and a cell ending with ``chat``: publish under this chat's display id."""
-        from IPython.display import display
+        bundle = self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None  # None once closed
+        display_id = self._display_id or f"nbstream-{self.model_id}"
+        if display_bundle(bundle, display_id, repr(self)):
+            self._display_id = display_id
 
-        from ._static_html import split
-
-        data, metadata = split(self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None)
-        if not data:  # closed: ipywidgets removed the view
-            display({"text/plain": repr(self)}, raw=True)
-            return
-        if self._display_id is None:
-            self._display_id = f"nbstream-{self.model_id}"
-        display(data, raw=True, metadata=metadata, display_id=self._display_id)
-
-    def _update_static_copy(self) -> None:
-        """At a turn's end, refresh the outputs' ``text/html`` while no page shows the widget (why: see
-        ``_static_html``). Never raises."""
-        if self._display_id is None or self._attached or self._closed:
+    async def _update_static_copy(self) -> None:
+        """Refresh the outputs' ``text/html`` (at a turn's end, after a clear), rendered on the static-copy
+        thread from the conversation as it is now. Loop thread; never raises."""
+        if self._display_id is None or self._closed:
             return
         try:
-            from ._static_html import publish_update, split
-
-            data, metadata = split(self._repr_mimebundle_())
-            if data:
-                publish_update(self._display_id, data, metadata)
-        except Exception:
-            log.exception("nbstream: the notebook's static copy of the chat could not be updated")
-
-    # -- end of export and static copy ---------------------------------------------------------------------
+            conversation, view = self._conversation(), super()._repr_mimebundle_()
+        except Exception:  # a bug: the chat goes on without its copy
+            log.exception("nbstream: the notebook's static copy of the chat could not be made")
+            return
+        await asyncio.wrap_future(
+            refresh(self._display_id, lambda: with_static_html(view, static_html(conversation)))
+        )
 
     # -- browser messages (any thread: hand over to the loop) --------------------------------------------
 
@@ -333,6 +328,7 @@ class StreamChat(anywidget.AnyWidget):
             job = self._jobs.popleft()
             if isinstance(job, _ClearJob):
                 self._clear_now()
+                await self._update_static_copy()
             else:
                 await self._run_turn(job)
 
@@ -382,12 +378,15 @@ class StreamChat(anywidget.AnyWidget):
         finally:
             self._active = None
         self._end_turn()  # never raises: a page that cannot be reached must not leave the handle unresolved
-        if failure is not None:
-            handle._fail(failure)
-            return
-        new_messages = self._session.messages[first_new_message:]
-        last = next((m for m in reversed(new_messages) if isinstance(m, AssistantMessage)), None)
-        handle._finish(reason, last)
+        try:
+            await self._update_static_copy()  # first: a notebook run headless saves the copy with this turn
+        finally:
+            if failure is not None:
+                handle._fail(failure)
+            else:
+                new_messages = self._session.messages[first_new_message:]
+                last = next((m for m in reversed(new_messages) if isinstance(m, AssistantMessage)), None)
+                handle._finish(reason, last)
 
     def _emit(self, event: DisplayEvent) -> None:
         event = sendable(event)
@@ -418,7 +417,6 @@ class StreamChat(anywidget.AnyWidget):
             return
         self._turns += 1
         self._commit(events)
-        self._update_static_copy()  # static copy for readers without widgets (_static_html.py)
 
     def _commit(self, events: list[DisplayEvent]) -> None:
         """Append a finished turn to the transcript: as a ``commit`` message when a page listens (the trait is

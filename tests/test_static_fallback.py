@@ -8,11 +8,13 @@ transcript, with an XSS string from a tool result escaped.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -158,16 +160,21 @@ def test_the_bundle_offers_the_widget_and_its_static_copy() -> None:
     assert chat._repr_mimebundle_ is None  # closed: ipywidgets drops the view, and the copy with it
 
 
-async def test_turn_ends_refresh_the_copy_only_while_no_page_shows_the_widget(
+async def test_turn_ends_and_clear_refresh_the_copy_with_or_without_a_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """With a page attached, an update would make JupyterLab render a second view (see ``_static_html``)."""
+    """Also with a page attached: a notebook saved from JupyterLab keeps an up-to-date copy (the frontend hands
+    the re-rendered output's view over, js/src/widget.js). The copy is sent before the turn's handle resolves."""
     import nbstream._static_html as static
 
     published: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(
-        static, "publish_update", lambda display_id, data, _: published.append((display_id, data))
-    )
+    threads: set[str] = set()
+
+    def publish(display_id: str, data: dict[str, Any], _: object) -> None:
+        threads.add(threading.current_thread().name)
+        published.append((display_id, data))
+
+    monkeypatch.setattr(static, "publish_update", publish)
     chat = StreamChat(
         model=ScriptedModel([[Say("First <b>answer</b>.")], [Say("Second answer.")], [Say("Third.")]])
     )
@@ -181,8 +188,36 @@ async def test_turn_ends_refresh_the_copy_only_while_no_page_shows_the_widget(
         assert (
             "First &lt;b&gt;answer&lt;/b&gt;." in data["text/html"] and "Second answer." in data["text/html"]
         )
-        chat._attached = True
+        chat._attached = True  # a page listens: turns are committed as messages, the copy is still refreshed
         await chat.send("three")
-        assert len(published) == 1
+        assert len(published) == 2 and "Third." in published[-1][1]["text/html"]
+        chat.clear()  # runs on the chat's loop
+        for _ in range(500):
+            if len(published) == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert len(published) == 3 and "No messages yet." in published[-1][1]["text/html"]
+        # Rendered and sent off the chats' loop: a long conversation's markdown never holds up other chats.
+        assert {name.rsplit("_", 1)[0] for name in threads} == {"nbstream-static-copy"}
+    finally:
+        chat.close()
+
+
+async def test_a_copy_that_cannot_be_sent_never_stops_the_chat(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import nbstream._static_html as static
+
+    def refuse(*_: object) -> bool:
+        raise OSError("the socket is closed")
+
+    monkeypatch.setattr(static, "publish_update", refuse)
+    chat = StreamChat(model=ScriptedModel([[Say("One.")], [Say("Two.")]]))
+    chat._display_id = "nbstream-test"
+    try:
+        for prompt, answer in (("one", "One."), ("two", "Two.")):
+            reply = await chat.send(prompt)
+            assert reply is not None and reply.text == answer
+        assert "static copy of the chat could not be updated" in caplog.text
     finally:
         chat.close()
