@@ -125,10 +125,6 @@ class StatusTracker:
         self._awaiting.clear()
         self._last_error = ""
 
-    def fail(self, message: str) -> None:
-        """The turn broke outside the event stream (an exception in the session)."""
-        self.status, self.message = "error", message
-
     def update(self, event: DisplayEvent) -> None:
         kind = event["type"]
         call_id = event.get("id", "")
