@@ -14,11 +14,13 @@ tables, quotes) of 25, 100 and 400 KB, delivered
 Per run, on a fresh page (medians of ``--repeats`` runs): long tasks (> 50 ms) and the longest, the longest
 gap between animation frames (a rAF loop), how many markdown renders ran (DOMPurify parses each rendered piece
 with ``DOMParser``, which the page counts) and the HTML they parsed as a multiple of the final HTML (1.0x: every
-block rendered once), the part of that after the ``commit`` arrived, and the text taken out of the DOM as a
-multiple of the reply (finished blocks replaced). Targets: at 100 KB at once no task over 50 ms; at 400 KB no
-task over 100 ms and no more long tasks per KB than at 100 KB (same delivery). ``--check`` exits non-zero when
-a target fails. ``--profile`` also builds an unminified bundle from ``js/src`` and prints where the time goes
-(CPU profile by function, layout and style from a Chrome trace, forced layouts by caller).
+block rendered once), the part of that after the ``commit`` arrived, how long after the commit the widget's
+DOM still changed (a backlog rendered over several frames), and the text taken out of the DOM as a multiple of
+the reply (finished blocks replaced). Targets: at 100 KB at once no task over 50 ms; at 400 KB no task over
+100 ms and no more long tasks per KB than at 100 KB (same delivery); at once (100 and 400 KB), HTML parsed at
+most 1.2x the final HTML (each block rendered once). ``--check`` exits non-zero when a target fails.
+``--profile`` also builds an unminified bundle from ``js/src`` and prints where the time goes (CPU profile by
+function, layout and style from a Chrome trace, forced layouts by caller).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ FLUSH_MS = 40  # nbstream._widget.FLUSH_INTERVAL
 LONG_TASK_MS = 50
 TARGET_ONCE_100_MS = 50.0
 TARGET_400_MS = 100.0
+# At once: HTML sanitized / final HTML (each block once, plus batch separators and highlighted code).
+TARGET_PARSED = 1.2
 
 # ---------------------------------------------------------------------------------------------------------
 # The reply
@@ -341,6 +345,7 @@ def summarize(raw: dict[str, Any], reply_chars: int) -> dict[str, Any]:
         "renders": raw["parsed"]["calls"],
         "parsed": raw["parsed"]["chars"] / html,
         "after_commit": raw["parsed"]["charsAfterCommit"] / html,
+        "drain": raw["renderedAfterCommit"],
         "replaced": raw["removed"]["chars"] / reply_chars,
         "raw": raw,
     }
@@ -370,19 +375,22 @@ def verdicts(rows: list[Row]) -> dict[tuple[str, int], tuple[str, str]]:
     out: dict[tuple[str, int], tuple[str, str]] = {}
     by = {(row.mode, row.kb): row for row in rows}
     for row in rows:
+        targets: list[str] = []
+        ok = True
         if row.mode == "once" and row.kb == 100:
             ok = row.median("longest") <= TARGET_ONCE_100_MS
-            out[(row.mode, row.kb)] = (f"longest ≤ {TARGET_ONCE_100_MS:.0f} ms", "pass" if ok else "FAIL")
+            targets.append(f"longest ≤ {TARGET_ONCE_100_MS:.0f} ms")
         elif row.kb == 400:
             base = by.get((row.mode, 100))
             ok = row.median("longest") <= TARGET_400_MS
-            target = f"longest ≤ {TARGET_400_MS:.0f} ms"
+            targets.append(f"longest ≤ {TARGET_400_MS:.0f} ms")
             if base is not None:
                 ok = ok and row.per_kb <= base.per_kb + 1e-9
-                target += f", long/KB ≤ {base.per_kb:.3f}"
-            out[(row.mode, row.kb)] = (target, "pass" if ok else "FAIL")
-        else:
-            out[(row.mode, row.kb)] = ("", "")
+                targets.append(f"long/KB ≤ {base.per_kb:.3f}")
+        if row.mode == "once" and row.kb in (100, 400):
+            ok = ok and row.median("parsed") <= TARGET_PARSED
+            targets.append(f"parsed ≤ {TARGET_PARSED}x")
+        out[(row.mode, row.kb)] = (", ".join(targets), ("pass" if ok else "FAIL") if targets else "")
     return out
 
 
@@ -391,7 +399,7 @@ def print_table(rows: list[Row], repeats: int) -> bool:
     print(f"\nStreamed reply rendering in Chromium (median of {repeats}; bundle nbstream/static/widget.js)")
     header = (
         f"{'delivery':<8} {'reply':>7} {'long':>5} {'long/KB':>8} {'longest':>9} {'frame gap':>10} "
-        f"{'renders':>8} {'parsed':>7} {'@commit':>8} {'replaced':>9}  {'target':<36} result"
+        f"{'renders':>8} {'parsed':>7} {'@commit':>8} {'drain':>7} {'replaced':>9}  {'target':<52} result"
     )
     print(header)
     print("-" * len(header))
@@ -403,13 +411,14 @@ def print_table(rows: list[Row], repeats: int) -> bool:
         print(
             f"{label[row.mode]:<8} {row.kb:>5}KB {row.median('long'):>5.0f} {row.per_kb:>8.3f} "
             f"{row.median('longest'):>7.0f}ms {row.median('gap'):>8.0f}ms {row.median('renders'):>8.0f} "
-            f"{row.median('parsed'):>6.2f}x {row.median('after_commit'):>7.2f}x {row.median('replaced'):>8.2f}x  "
-            f"{target:<36} {verdict or '-'}"
+            f"{row.median('parsed'):>6.2f}x {row.median('after_commit'):>7.2f}x {row.median('drain'):>5.0f}ms "
+            f"{row.median('replaced'):>8.2f}x  {target:<52} {verdict or '-'}"
         )
     print(
         "\nlong: tasks > 50 ms; frame gap: longest gap between animation frames; renders: markdown pieces "
         "sanitized;\nparsed: HTML sanitized / final HTML (1.00x = each block rendered once); @commit: the part "
-        "after the turn's commit;\nreplaced: text removed from the DOM / reply text (finished blocks replaced)."
+        "after the turn's commit;\ndrain: how long after the commit the widget's DOM still changed (a backlog "
+        "rendered over frames);\nreplaced: text removed from the DOM / reply text (finished blocks replaced)."
     )
     return ok
 

@@ -8,10 +8,12 @@
 //   - a requestAnimationFrame loop (frame gaps);
 //   - DOMParser.prototype.parseFromString wrapped (DOMPurify parses every sanitized piece with it: a count of
 //     markdown renders and of the HTML characters rendered, before and after the turn's commit);
-//   - a MutationObserver on the widget (text characters of nodes taken out of the DOM: finished blocks replaced).
+//   - a MutationObserver on the widget (text characters of nodes taken out of the DOM: finished blocks replaced;
+//     and when the widget's DOM last changed, to time how long after the turn's commit rendering went on).
 
 const parsed = { calls: 0, chars: 0, callsAfterCommit: 0, charsAfterCommit: 0 };
 let committed = false;
+let committedAt = 0;
 const realParse = DOMParser.prototype.parseFromString;
 DOMParser.prototype.parseFromString = function parseFromString(source, type) {
   parsed.calls += 1;
@@ -75,6 +77,7 @@ async function play(schedule) {
   const frames = [];
   const removed = { nodes: 0, chars: 0 };
   let lastActivity = performance.now();
+  let lastMutation = 0;
   const tasks = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       longtasks.push({ start: entry.startTime, duration: entry.duration });
@@ -109,6 +112,7 @@ async function play(schedule) {
   }
   const mutations = new MutationObserver((records) => {
     lastActivity = performance.now();
+    lastMutation = lastActivity;
     for (const record of records) {
       for (const node of record.removedNodes) {
         removed.nodes += 1;
@@ -134,7 +138,10 @@ async function play(schedule) {
     }
     if (message.custom) {
       const content = JSON.parse(message.custom);
-      if (content.type === 'commit') committed = true;
+      if (content.type === 'commit') {
+        committed = true;
+        committedAt = performance.now();
+      }
       model.emit('msg:custom', content, []);
     }
   }
@@ -159,6 +166,7 @@ async function play(schedule) {
     frames: frames.filter((t) => t >= start).length,
     parsed: { ...parsed },
     removed,
+    renderedAfterCommit: committed ? Math.max(0, lastMutation - committedAt) : 0,
     html: el.innerHTML.length,
     text: el.textContent.length,
   };

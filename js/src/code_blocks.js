@@ -1,7 +1,8 @@
 // Code blocks in model output: syntax highlighting, a Copy button, and "insert as a new cell below".
 //
-// markdown.js calls `enhanceCodeBlocks` on every sanitized fragment it renders, frozen chunk or live tail, with
-// the code tokens marked met, in document order. Each `<pre><code>` gets a wrapper with a small header:
+// markdown.js calls `enhancePieces` on the sanitized fragments it renders in one go (frozen chunks, the live
+// tail), each with the code tokens marked met, in document order. Each `<pre><code>` gets a wrapper with a small
+// header:
 //   - a fenced block still open (its closing fence has not arrived: the live tail of a streaming reply) stays
 //     plain code with just the language label, so nothing is highlighted while it grows;
 //   - a finished block (closing fence seen, or an indented block) is highlighted once: the result is cached by
@@ -10,8 +11,9 @@
 //     Insert buttons.
 // highlight.js core with a short list of languages (no auto-detection: a label we do not know stays plain).
 // Its HTML escapes the code; we still put it through DOMPurify allowing only <span class> with highlight.js's
-// own class names, so nothing but coloured text can come out of it. The buttons act on the code as the
-// model wrote it (the token's text), kept in a WeakMap: never on the DOM's text or HTML.
+// own class names, so nothing but coloured text can come out of it: the blocks of one render in one sanitize
+// (sanitize_batch.js), and each block's text is checked to be its code, character for character. The buttons
+// act on the code as the model wrote it (the token's text), kept in a WeakMap: never on the DOM's text or HTML.
 //
 // Insert: the page exposes no application object (JupyterLab 4 has no `window.jupyterapp` by default), but
 // anywidget's model proxy carries ipywidgets' widget manager, and in JupyterLab and Notebook 7 that manager
@@ -36,6 +38,7 @@ import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 
 import { CONTINUED } from './blocks.js';
+import { SPAN_SEPARATOR, sanitizeEach } from './sanitize_batch.js';
 
 const LANGUAGES = { bash, css, javascript, json, markdown, python, shell, sql, typescript, xml, yaml };
 for (const [name, language] of Object.entries(LANGUAGES)) hljs.registerLanguage(name, language);
@@ -101,65 +104,107 @@ export class Highlighter {
    * @returns {DocumentFragment | null} null when the code stays plain
    */
   highlight(code, language, doc) {
-    if (code.length > MAX_HIGHLIGHT) return null;
+    return this.highlightAll([{ code, language }], doc)[0];
+  }
+
+  /**
+   * Highlight several blocks, with one sanitize for those not cached.
+   * @param {{code: string, language: string}[]} blocks  languages `languageOf` returned
+   * @param {Document} doc
+   * @returns {(DocumentFragment | null)[]} per block, null when the code stays plain
+   */
+  highlightAll(blocks, doc) {
     let cache = this.caches.get(doc);
     if (cache === undefined) {
       cache = new Map();
       this.caches.set(doc, cache);
     }
-    const key = `${language}\n${code}`;
-    let fragment = cache.get(key);
-    if (fragment === undefined) {
-      fragment = this.#run(code, language, doc);
-      if (fragment === null) return null;
-      if (cache.size >= this.size) cache.delete(/** @type {string} */ (cache.keys().next().value));
-    } else {
-      cache.delete(key); // least recently used goes first
+    /** @type {Map<string, DocumentFragment>} the highlighted DOM of this call's blocks, by key */
+    const found = new Map();
+    /** @type {Map<string, {code: string, html: string}>} what highlight.js made, to sanitize */
+    const made = new Map();
+    for (const { code, language } of blocks) {
+      const key = `${language}\n${code}`;
+      if (code.length > MAX_HIGHLIGHT || found.has(key) || made.has(key)) continue;
+      const cached = cache.get(key);
+      if (cached !== undefined) {
+        cache.delete(key); // least recently used goes first
+        cache.set(key, cached);
+        found.set(key, cached);
+        continue;
+      }
+      const html = this.#run(code, language);
+      if (html !== null) made.set(key, { code, html });
     }
-    cache.set(key, fragment);
-    return /** @type {DocumentFragment} */ (fragment.cloneNode(true));
+    const entries = [...made];
+    const fragments = sanitizeEach(
+      (html) => this.#sanitize(html, doc),
+      entries.map(([, { html }]) => html),
+      SPAN_SEPARATOR,
+      doc,
+    );
+    entries.forEach(([key, { code }], i) => {
+      const fragment = keepHljsClasses(fragments[i]);
+      // Whatever happened above, the text must be the code, character for character.
+      if (fragment.textContent !== code) return;
+      if (cache.size >= this.size) cache.delete(/** @type {string} */ (cache.keys().next().value));
+      cache.set(key, fragment);
+      found.set(key, fragment);
+    });
+    return blocks.map(({ code, language }) => {
+      const fragment = found.get(`${language}\n${code}`);
+      return fragment === undefined ? null : /** @type {DocumentFragment} */ (fragment.cloneNode(true));
+    });
   }
 
   /**
+   * highlight.js's HTML for the code (escaped code in <span class>), or null.
    * @param {string} code
    * @param {string} language
-   * @param {Document} doc
    */
-  #run(code, language, doc) {
+  #run(code, language) {
     this.runs += 1;
-    let html;
     try {
-      html = hljs.highlight(code, { language, ignoreIllegals: true }).value;
+      return hljs.highlight(code, { language, ignoreIllegals: true }).value;
     } catch {
       return null;
     }
-    const fragment = this.#purifier(doc).sanitize(html, {
-      ALLOWED_TAGS: ['span'],
-      ALLOWED_ATTR: ['class'],
-      ALLOW_DATA_ATTR: false,
-      ALLOW_ARIA_ATTR: false,
-      RETURN_DOM_FRAGMENT: true,
-    });
-    for (const span of fragment.querySelectorAll('span')) {
-      const kept = [...span.classList].filter((name) => HLJS_CLASS.test(name));
-      if (kept.length === 0) span.removeAttribute('class');
-      else span.className = kept.join(' ');
-    }
-    // Whatever happened above, the text must be the code, character for character.
-    if (fragment.textContent !== code) return null;
-    return fragment;
   }
 
-  /** @param {Document} doc */
-  #purifier(doc) {
+  /**
+   * @param {string} html
+   * @param {Document} doc
+   * @returns {DocumentFragment}
+   */
+  #sanitize(html, doc) {
     const win = /** @type {Window} */ (doc.defaultView);
     let purifier = this.purifiers.get(win);
     if (purifier === undefined) {
       purifier = DOMPurify(win);
+      purifier.setConfig({
+        ALLOWED_TAGS: ['span'],
+        ALLOWED_ATTR: ['class'],
+        ALLOW_DATA_ATTR: false,
+        ALLOW_ARIA_ATTR: false,
+        RETURN_DOM_FRAGMENT: true,
+      });
       this.purifiers.set(win, purifier);
     }
-    return purifier;
+    return /** @type {DocumentFragment} */ (/** @type {unknown} */ (purifier.sanitize(html)));
   }
+}
+
+/**
+ * Only highlight.js's own class names stay on the spans.
+ * @param {DocumentFragment} fragment
+ */
+function keepHljsClasses(fragment) {
+  for (const span of fragment.querySelectorAll('span')) {
+    const kept = [...span.classList].filter((name) => HLJS_CLASS.test(name));
+    if (kept.length === 0) span.removeAttribute('class');
+    else span.className = kept.join(' ');
+  }
+  return fragment;
 }
 
 /** The highlighter markdown.js uses (exported for tests). */
@@ -179,18 +224,49 @@ const inserters = new WeakMap();
  * @param {Document} doc
  */
 export function enhanceCodeBlocks(fragment, tokens, doc) {
-  const codes = [...fragment.querySelectorAll('pre > code')];
-  // Raw HTML from the model is escaped, so every <pre><code> is one of these tokens; if not, stay plain.
-  if (codes.length !== tokens.length) return;
-  codes.forEach((code, i) => enhance(/** @type {HTMLElement} */ (code), tokens[i], doc));
+  enhancePieces([{ root: fragment, tokens }], doc);
 }
 
 /**
+ * `enhanceCodeBlocks` for the pieces of one render, their finished blocks highlighted together.
+ * @param {{root: ParentNode, tokens: CodeToken[]}[]} pieces
+ * @param {Document} doc
+ */
+export function enhancePieces(pieces, doc) {
+  /** @type {{code: HTMLElement, token: CodeToken, language: string}[]} */
+  const toHighlight = [];
+  for (const { root, tokens } of pieces) {
+    const codes = [...root.querySelectorAll('pre > code')];
+    // Raw HTML from the model is escaped, so every <pre><code> is one of these tokens; if not, stay plain.
+    if (codes.length !== tokens.length) continue;
+    codes.forEach((code, i) => {
+      const language = wrap(/** @type {HTMLElement} */ (code), tokens[i], doc);
+      if (language !== null) toHighlight.push({ code: /** @type {HTMLElement} */ (code), token: tokens[i], language });
+    });
+  }
+  if (toHighlight.length === 0) return;
+  const highlighted = highlighter.highlightAll(
+    toHighlight.map(({ token, language }) => ({ code: token.text, language })),
+    doc,
+  );
+  toHighlight.forEach(({ code, token }, i) => {
+    const fragment = highlighted[i];
+    if (fragment === null) return;
+    // marked ends the block's text with a newline that the token's text does not have: keep it.
+    const tail = code.textContent?.slice(token.text.length) ?? '';
+    code.replaceChildren(fragment, tail);
+    code.className = 'hljs';
+  });
+}
+
+/**
+ * Wrap one code block with its header; returns the language to highlight it in, or null.
  * @param {HTMLElement} code
  * @param {CodeToken} token
  * @param {Document} doc
+ * @returns {string | null}
  */
-function enhance(code, token, doc) {
+function wrap(code, token, doc) {
   const pre = /** @type {HTMLElement} */ (code.parentElement);
   let label = (token.lang ?? '').trim();
   const continued = label.endsWith(CONTINUED);
@@ -206,15 +282,7 @@ function enhance(code, token, doc) {
   if (!continued) wrapper.append(header(doc, label, finished));
   wrapper.append(pre);
   sources.set(wrapper, token.text);
-
-  const language = finished ? languageOf(label) : null;
-  if (language === null) return;
-  const highlighted = highlighter.highlight(token.text, language, doc);
-  if (highlighted === null) return;
-  // marked ends the block's text with a newline that the token's text does not have: keep it.
-  const tail = code.textContent?.slice(token.text.length) ?? '';
-  code.replaceChildren(highlighted, tail);
-  code.className = 'hljs';
+  return finished ? languageOf(label) : null;
 }
 
 /**

@@ -13,11 +13,16 @@
 //      relative/fragment URLs survive; links get target=_blank rel="noopener noreferrer".
 // Code blocks are then wrapped, highlighted once finished, and given Copy/Insert buttons by code_blocks.js,
 // on the sanitized DOM (the elements it adds are made with DOM calls, never from model text).
+//
+// Cost: DOMPurify parses what it sanitizes into a new document, a fixed cost per call larger than a typical
+// block's own. `renderPieces` renders the pieces one frame shows (finished blocks and the live tail) with one
+// sanitize for all of them (sanitize_batch.js), and the purifier is configured once (`setConfig`), not per call.
 
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
 
-import { enhanceCodeBlocks } from './code_blocks.js';
+import { enhancePieces } from './code_blocks.js';
+import { HR_SEPARATOR, sanitizeEach } from './sanitize_batch.js';
 
 const ALLOWED_TAGS = [
   'a', 'blockquote', 'br', 'code', 'del', 'em', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'li', 'ol', 'p',
@@ -79,17 +84,29 @@ const marked = new Marked({
   },
 });
 
+const PURIFY_CONFIG = {
+  ALLOWED_TAGS,
+  ALLOWED_ATTR,
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  ALLOW_UNKNOWN_PROTOCOLS: false,
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z]|[a-z0-9+.-]+(?:[^a-z0-9+.:-]|$))/i,
+  RETURN_DOM_FRAGMENT: /** @type {const} */ (true),
+};
+
 /** @type {WeakMap<Window, ReturnType<typeof DOMPurify>>} */
 const purifiers = new WeakMap();
 
 /**
- * One configured DOMPurify per window (hooks are per instance, so ours never touch another library's).
+ * One configured DOMPurify per window (hooks and configuration are per instance, so ours never touch another
+ * library's).
  * @param {Window} win
  */
 function purifierFor(win) {
   let purifier = purifiers.get(win);
   if (purifier) return purifier;
   purifier = DOMPurify(win);
+  purifier.setConfig(PURIFY_CONFIG);
   purifier.addHook('afterSanitizeAttributes', (node) => {
     if (node.nodeName !== 'A') return;
     const element = /** @type {Element} */ (node);
@@ -104,50 +121,80 @@ function purifierFor(win) {
   return purifier;
 }
 
-const PURIFY_CONFIG = {
-  ALLOWED_TAGS,
-  ALLOWED_ATTR,
-  ALLOW_DATA_ATTR: false,
-  ALLOW_ARIA_ATTR: false,
-  ALLOW_UNKNOWN_PROTOCOLS: false,
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z]|[a-z0-9+.-]+(?:[^a-z0-9+.:-]|$))/i,
-  RETURN_DOM_FRAGMENT: /** @type {const} */ (true),
-};
-
 /**
- * Sanitize an HTML string into a fragment owned by `doc` (exported for tests of the sanitizer alone).
+ * Sanitize an HTML string into a fragment (exported for tests of the sanitizer alone).
  * @param {string} html
  * @param {Document} doc
  * @returns {DocumentFragment}
  */
 export function sanitize(html, doc) {
   const win = /** @type {Window} */ (doc.defaultView);
-  return purifierFor(win).sanitize(html, PURIFY_CONFIG);
+  return /** @type {DocumentFragment} */ (/** @type {unknown} */ (purifierFor(win).sanitize(html)));
 }
 
 /**
- * Render one markdown piece (a frozen chunk or the live tail) to a sanitized fragment.
+ * Render markdown pieces (frozen chunks, the live tail) to sanitized fragments, with one sanitize for all.
+ * @param {string[]} sources
+ * @param {Document} doc
+ * @returns {DocumentFragment[]} one per source, in order
+ */
+export function renderPieces(sources, doc) {
+  /** @type {(string | null)[]} */
+  const htmls = [];
+  /** @type {import('./code_blocks.js').CodeToken[][]} */
+  const tokens = [];
+  for (const source of sources) {
+    /** @type {import('./code_blocks.js').CodeToken[]} */
+    const met = [];
+    codeTokens = met;
+    try {
+      htmls.push(/** @type {string} */ (marked.parse(source)));
+    } catch {
+      htmls.push(null);
+    } finally {
+      codeTokens = null;
+    }
+    tokens.push(met);
+  }
+  const parsed = /** @type {string[]} */ (htmls.filter((html) => html !== null));
+  const sanitized = sanitizeEach((html) => sanitize(html, doc), parsed, HR_SEPARATOR, doc);
+  /** @type {DocumentFragment[]} */
+  const fragments = [];
+  /** @type {{root: DocumentFragment, tokens: import('./code_blocks.js').CodeToken[]}[]} */
+  const withCode = [];
+  let next = 0;
+  htmls.forEach((html, i) => {
+    if (html === null) {
+      fragments.push(plain(sources[i], doc));
+      return;
+    }
+    const fragment = sanitized[next++];
+    fragments.push(fragment);
+    if (tokens[i].length > 0) withCode.push({ root: fragment, tokens: tokens[i] });
+  });
+  if (withCode.length > 0) enhancePieces(withCode, doc);
+  return fragments;
+}
+
+/**
+ * Render one markdown piece to a sanitized fragment.
  * @param {string} source
  * @param {Document} doc
  * @returns {DocumentFragment}
  */
 export function renderMarkdown(source, doc) {
-  let html;
-  /** @type {import('./code_blocks.js').CodeToken[]} */
-  const tokens = [];
-  codeTokens = tokens;
-  try {
-    html = /** @type {string} */ (marked.parse(source));
-  } catch {
-    const fallback = doc.createDocumentFragment();
-    const pre = doc.createElement('pre');
-    pre.textContent = source;
-    fallback.append(pre);
-    return fallback;
-  } finally {
-    codeTokens = null;
-  }
-  const fragment = sanitize(html, doc);
-  if (tokens.length > 0) enhanceCodeBlocks(fragment, tokens, doc);
+  return renderPieces([source], doc)[0];
+}
+
+/**
+ * What a piece marked could not parse shows: its source, as text.
+ * @param {string} source
+ * @param {Document} doc
+ */
+function plain(source, doc) {
+  const fragment = doc.createDocumentFragment();
+  const pre = doc.createElement('pre');
+  pre.textContent = source;
+  fragment.append(pre);
   return fragment;
 }

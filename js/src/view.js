@@ -287,7 +287,7 @@ export class ChatView {
     this.quiet = false;
     /** Whether content was added since the last flush. */
     this.grew = false;
-    this.scheduler = new FrameScheduler(this.win, () => this.flush());
+    this.scheduler = new FrameScheduler(this.win, (budget) => this.flush(budget));
     this.onStatus = this.onStatus.bind(this);
     this.onViewMode = this.onViewMode.bind(this);
     /** Whether the kernel is gone: then this view is frozen as it was (see `disconnect`). */
@@ -442,12 +442,19 @@ export class ChatView {
     if (!this.disconnected) this.live?.tick(nowMs);
   }
 
-  /** Once per frame: render pending markdown, then keep the end in view if the reader is there. */
-  flush() {
-    for (const message of this.dirty) message.flush();
-    this.dirty.clear();
+  /**
+   * Once per frame: render pending markdown within the frame's budget (a message with blocks left stays dirty
+   * and asks for the next frame), then keep the end in view if the reader is there.
+   * @param {import('./text_view.js').Budget} [budget]
+   */
+  flush(budget) {
+    for (const message of this.dirty) {
+      if (!message.flush(budget)) this.dirty.delete(message);
+    }
     if (this.grew) this.follow.keepInView();
-    this.grew = false;
+    // The next frame renders the blocks left: content that grows the conversation too.
+    this.grew = this.dirty.size > 0;
+    if (this.grew) this.scheduler.request();
   }
 
   dispose() {

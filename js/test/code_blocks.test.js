@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 
 import { BlockSplitter } from '../src/blocks.js';
 import { attachCodeActions, cellIndexOf, codeOf, copyText, highlighter, isFinished } from '../src/code_blocks.js';
-import { renderMarkdown } from '../src/markdown.js';
+import { renderMarkdown, renderPieces } from '../src/markdown.js';
 import { makeWindow } from './helpers.js';
 
 /** Code with everything a copy could get wrong: markup, entities, quotes, backslashes, tabs, unicode. */
@@ -144,6 +144,34 @@ describe('highlighting', () => {
     assert.ok(message.querySelector('.nbs-tail .nbs-code code span'), 'highlighted in the tail');
     assert.ok(message.querySelector('.nbs-tail [data-nbstream=copy-code]'));
     assert.equal(highlighter.runs - before, 1);
+  });
+});
+
+describe('highlighting in batches', () => {
+  test('the blocks of one render are highlighted with one sanitize, as each would be alone', () => {
+    const win = makeWindow();
+    const doc = win.document;
+    const proto = win.DOMParser.prototype;
+    const real = proto.parseFromString;
+    let parses = 0;
+    proto.parseFromString = function parseFromString(...args) {
+      parses += 1;
+      return real.apply(this, args);
+    };
+    // More blocks than the highlighter keeps (64): a batch never evicts its own results.
+    const sources = Array.from({ length: 70 }, (_, i) => `\`\`\`python\ndef f_${i}(x):\n    return x * ${i}\n\`\`\`\n`);
+    const before = highlighter.runs;
+    const pieces = renderPieces(sources, doc);
+    proto.parseFromString = real;
+    assert.equal(parses, 2, 'one parse for the markdown, one for the highlighted code');
+    assert.equal(highlighter.runs - before, 70);
+    pieces.forEach((piece, i) => {
+      const host = doc.createElement('div');
+      host.append(piece);
+      assert.ok(host.querySelector('code.hljs span.hljs-keyword'), `block ${i} highlighted`);
+      const alone = render(sources[i]).host;
+      assert.equal(host.innerHTML, alone.innerHTML, `block ${i}`);
+    });
   });
 });
 

@@ -4,7 +4,8 @@ import { describe, test } from 'node:test';
 import { JSDOM } from 'jsdom';
 
 import { codeOf } from '../src/code_blocks.js';
-import { isSafeUrl, renderMarkdown, sanitize } from '../src/markdown.js';
+import { isSafeUrl, renderMarkdown, renderPieces, sanitize } from '../src/markdown.js';
+import { HR_SEPARATOR, sanitizeEach } from '../src/sanitize_batch.js';
 
 // A window that *would* run scripts and inline handlers, to catch anything executable that slips through.
 const makeWindow = () =>
@@ -161,6 +162,69 @@ describe('markdown from the model is inert', () => {
     for (let end = 1; end <= vector.length; end += 1) {
       assertInert(renderMarkdown(vector.slice(0, end), doc), vector.slice(0, end));
     }
+  });
+});
+
+describe('pieces rendered together (one sanitize per frame)', () => {
+  /**
+   * Count the documents DOMPurify parses (it parses every input with DOMParser).
+   * @param {() => void} run
+   */
+  function parses(run) {
+    const proto = win.DOMParser.prototype;
+    const real = proto.parseFromString;
+    let calls = 0;
+    proto.parseFromString = function parseFromString(...args) {
+      calls += 1;
+      return real.apply(this, args);
+    };
+    try {
+      run();
+    } finally {
+      proto.parseFromString = real;
+    }
+    return calls;
+  }
+
+  /** @param {Node} node */
+  const html = (node) => {
+    const host = doc.createElement('div');
+    host.append(node);
+    return host.innerHTML;
+  };
+
+  test('every vector, in one batch: one parse, each piece inert and as rendered alone', () => {
+    freshWindow();
+    const sources = [...MARKDOWN_VECTORS, ...MARKDOWN_VECTORS.map((vector) => `\`\`\`python\n${vector}\n\`\`\``)];
+    /** @type {DocumentFragment[]} */
+    let pieces = [];
+    // One parse for the markdown, one for the highlighted code blocks.
+    assert.equal(parses(() => (pieces = renderPieces(sources, doc))), 2);
+    assert.equal(pieces.length, sources.length);
+    sources.forEach((source, i) => {
+      const alone = html(renderMarkdown(source, doc));
+      assert.equal(html(pieces[i].cloneNode(true)), alone, source);
+      assertInert(pieces[i], source, { fire: false });
+    });
+  });
+
+  test('a piece whose markup could swallow the separator is still sanitized on its own', () => {
+    const pieces = ['<p>a', '<hr></p><hr><p>b</p>', '<table><tr><td>c'];
+    const forged = { html: '<hr>', is: (/** @type {Node} */ node) => node.nodeName === 'HR' };
+    let calls = 0;
+    const clean = (/** @type {string} */ markup) => {
+      calls += 1;
+      return sanitize(markup, doc);
+    };
+    const out = sanitizeEach(clean, pieces, forged, doc);
+    assert.equal(calls, 1 + pieces.length, 'the split did not match: one sanitize per piece');
+    pieces.forEach((piece, i) => assert.equal(html(out[i]), html(sanitize(piece, doc)), piece));
+    // The real separator is not something markdown can make: an <hr> from markdown has no title.
+    assert.equal(html(renderMarkdown('---', doc)).trim(), '<hr>');
+    assert.ok(!HR_SEPARATOR.is(/** @type {Node} */ (renderMarkdown('---', doc).firstChild)));
+    const escaped = renderPieces(['a', `${HR_SEPARATOR.html}`, 'b'], doc);
+    assert.equal(escaped.length, 3);
+    assert.match(html(escaped[1]), /&lt;hr title=/, 'raw HTML with the marker is text');
   });
 });
 
