@@ -318,6 +318,23 @@ class JSONFrameParser:
         self._limit = max_frame_size
         self._reported_too_long = False
 
+    _decoder: SSEDecoder | NDJSONDecoder
+
+    def feed(self, data: bytes) -> list[Part]:
+        return self._parts(self._decoder.feed(data))
+
+    def close(self) -> list[Part]:
+        return self._parts(self._decoder.close())
+
+    def _parts(self, frames: list[Any]) -> list[Part]:
+        out: list[Part] = []
+        self._read(frames, out)
+        return self._report_too_long(self._decoder.too_long, out)
+
+    def _read(self, frames: list[Any], out: list[Part]) -> None:
+        """Hand each decoded frame to ``_on_frame``."""
+        raise NotImplementedError
+
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
         raise NotImplementedError
 
@@ -364,17 +381,9 @@ class SSEJSONParser(JSONFrameParser):
         super().__init__(max_frame_size)
         self._decoder = SSEDecoder(max_frame_size)
 
-    def feed(self, data: bytes) -> list[Part]:
-        return self._parts(self._decoder.feed(data))
-
-    def close(self) -> list[Part]:
-        return self._parts(self._decoder.close())
-
-    def _parts(self, events: list[SSEEvent]) -> list[Part]:
-        out: list[Part] = []
-        for event, data in events:
+    def _read(self, frames: list[SSEEvent], out: list[Part]) -> None:
+        for event, data in frames:
             self._on_frame(data, event, out)
-        return self._report_too_long(self._decoder.too_long, out)
 
 
 class NDJSONParser(JSONFrameParser):
@@ -384,14 +393,6 @@ class NDJSONParser(JSONFrameParser):
         super().__init__(max_frame_size)
         self._decoder = NDJSONDecoder(max_frame_size)
 
-    def feed(self, data: bytes) -> list[Part]:
-        return self._parts(self._decoder.feed(data))
-
-    def close(self) -> list[Part]:
-        return self._parts(self._decoder.close())
-
-    def _parts(self, lines: list[str]) -> list[Part]:
-        out: list[Part] = []
-        for line in lines:
+    def _read(self, frames: list[str], out: list[Part]) -> None:
+        for line in frames:
             self._on_frame(line, "", out)
-        return self._report_too_long(self._decoder.too_long, out)
