@@ -4,9 +4,12 @@ as tests/browser imports its jupyter_lab.py)."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
+
+import nbformat
 
 from nbstream import Event, Session, TextDelta
 from nbstream._providers import WIRE_FORMATS, WireFormat
@@ -53,3 +56,28 @@ async def slow(seconds: float) -> str:
     """
     await asyncio.sleep(seconds)
     return f"slept {seconds}"
+
+
+def run_headless(nb: nbformat.NotebookNode, tmp_path: Path, *, store_widget_state: bool, **env: str) -> Path:
+    """Execute ``nb`` in a fresh kernel as ``jupyter nbconvert --execute`` does (this checkout importable, the
+    variables ``env`` set), save it to ``tmp_path / "saved.ipynb"`` and return that path."""
+    from nbclient import NotebookClient
+
+    repo = str(Path(__file__).resolve().parents[1])
+    path_entries = filter(None, [repo, os.environ.get("PYTHONPATH")])
+    variables = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(path_entries),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+    }
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        store_widget_state=store_widget_state,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env={**variables, **env})
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    return path

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
+from helpers import run_headless
 
 from nbstream.testing import HttpStatus, ProviderServer, Say
 
-REPO = Path(__file__).resolve().parents[1]
 ENV_KEY = "sk-ant-FAKE-env-0123456789abcdefghij"
 EXPLICIT_KEY = "sk-ant-FAKE-explicit-9876543210zyxwvu"
 OPENAI_KEY = "sk-proj-FAKE-openai-5555aaaabbbbcccc"
@@ -106,27 +104,17 @@ def test_saved_notebook_holds_no_secret_but_the_transcripts(tmp_path: Path) -> N
     turns = [[Say(answer)] for answer in ANSWERS] + [[Say("never played")]]
     with ProviderServer(turns, faults=[HttpStatus(401, requests={3})], seed=3) as server:
         failing_base_url = server.base_url("anthropic").replace("://", f"://nbstream-user:{URL_PASSWORD}@")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            "IPYTHONDIR": str(tmp_path / "ipython"),
-            "ANTHROPIC_API_KEY": ENV_KEY,
-            "EXPLICIT_KEY": EXPLICIT_KEY,
-            "OPENAI_KEY": OPENAI_KEY,
-            "FAILING_BASE_URL": failing_base_url,
-        }
         nb = notebook(server)
-        client = NotebookClient(
+        path = run_headless(
             nb,
-            timeout=60,
-            kernel_name="python3",
+            tmp_path,
             store_widget_state=True,
-            resources={"metadata": {"path": str(tmp_path)}},
+            ANTHROPIC_API_KEY=ENV_KEY,
+            EXPLICIT_KEY=EXPLICIT_KEY,
+            OPENAI_KEY=OPENAI_KEY,
+            FAILING_BASE_URL=failing_base_url,
         )
-        client.execute(env=env)
         requests = list(server.requests)
-    path = tmp_path / "saved.ipynb"
-    nbformat.write(nb, path)
     text = path.read_text()
 
     # The keys were really in play: the kernel had the env key; the server got the explicit ones.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import sys
 import textwrap
@@ -20,13 +19,12 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from helpers import run_headless
 from nbconvert import HTMLExporter
 
 from nbstream import Say, ScriptedModel, StreamChat
 from nbstream._static_html import WIDGET_VIEW, split
 
-REPO = Path(__file__).resolve().parents[1]
 XSS = '<script>alert("pwned")</script><img src=x onerror=alert(2)>'
 
 
@@ -62,23 +60,9 @@ def notebook() -> nbformat.NotebookNode:
 
 
 def execute(tmp_path: Path, *, store_widget_state: bool) -> nbformat.NotebookNode:
-    nb = notebook()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-    }
-    client = NotebookClient(
-        nb,
-        timeout=60,
-        kernel_name="python3",
-        store_widget_state=store_widget_state,
-        resources={"metadata": {"path": str(tmp_path)}},
+    return nbformat.read(
+        run_headless(notebook(), tmp_path, store_widget_state=store_widget_state), as_version=4
     )
-    client.execute(env=env)
-    path = tmp_path / "saved.ipynb"
-    nbformat.write(nb, path)
-    return nbformat.read(path, as_version=4)
 
 
 def chat_output(nb: nbformat.NotebookNode) -> dict[str, Any]:

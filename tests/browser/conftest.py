@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from jupyter_lab import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HARMLESS_PAGE_ERRORS,
     JupyterServer,
     Lab,
@@ -20,6 +18,9 @@ from jupyter_lab import (
     stop_server,
 )
 from playwright.sync_api import Browser, sync_playwright
+
+# One Debian Chromium and one set of flags for the browser tests and the render benchmark.
+from bench.render import CHROMIUM, CHROMIUM_ARGS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -30,19 +30,6 @@ from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-crash-reporter",
-    "--disable-breakpad",
-]
 IPYKERNEL7 = "python3"
 IPYKERNEL6 = "nbstream-ipykernel6"
 KERNELS = [IPYKERNEL7, IPYKERNEL6]
