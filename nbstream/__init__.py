@@ -34,6 +34,7 @@ from ._events import (
     EVENTS,
     Event,
     MessageFinished,
+    ReasoningDelta,
     StepStarted,
     StreamError,
     TextDelta,
@@ -43,15 +44,18 @@ from ._events import (
     ToolCallStarted,
     ToolError,
     ToolOutput,
+    ToolProgress,
     ToolResult,
     ToolRunning,
     TurnFinished,
     Usage,
 )
+from ._images import ImageData
 from ._messages import (
     MESSAGES,
     AssistantMessage,
     Message,
+    Reasoning,
     StreamFailure,
     TokenUsage,
     ToolCall,
@@ -60,6 +64,7 @@ from ._messages import (
 )
 from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
+from ._progress import Progress
 from ._script import Call, Pause, Say, ScriptedModel, TokenLimit
 from ._session import Session, TurnStream
 from ._sse import SSE_HEADERS, to_sse
@@ -102,6 +107,7 @@ __all__ = [
     "Event",
     "EventStream",
     "FrontendMissingError",
+    "ImageData",
     "Message",
     "MessageFinished",
     "MissingAPIKeyError",
@@ -109,6 +115,9 @@ __all__ = [
     "ModelRequest",
     "NbstreamError",
     "Pause",
+    "Progress",
+    "Reasoning",
+    "ReasoningDelta",
     "Say",
     "ScriptedModel",
     "Session",
@@ -130,6 +139,7 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "ToolOutput",
+    "ToolProgress",
     "ToolRegistry",
     "ToolResult",
     "ToolResultMessage",

@@ -5,12 +5,13 @@ lines and replayed (``EVENTS.dump_json(events)`` / ``EVENTS.validate_json(blob)`
 
 A model *response* (one HTTP stream) produces, in order of arrival::
 
-    TextDelta* · ToolCallStarted · ToolArgumentsDelta* · ToolCallReady · Usage · MessageFinished | StreamError
+    (ReasoningDelta | TextDelta | ToolCallStarted · ToolArgumentsDelta* · ToolCallReady)* · Usage ·
+    MessageFinished | StreamError
 
 A *turn* (one ``Session.send``) is one or more responses; the session adds the tool lifecycle
 (``ToolAwaitingApproval`` for ``confirm=True`` tools, ``ToolRunning``, ``ToolOutput*`` while the tool prints
-or logs, then ``ToolResult`` or ``ToolError``), ``StepStarted`` between responses, and ends with exactly one
-``TurnFinished``.
+or logs and ``ToolProgress*`` while it reports progress, then ``ToolResult`` or ``ToolError``),
+``StepStarted`` between responses, and ends with exactly one ``TurnFinished``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from ._images import ImageData
+
 __all__ = [
     "EVENTS",
     "CallErrorKind",
     "ErrorKind",
     "Event",
     "MessageFinished",
+    "ReasoningDelta",
     "StepStarted",
     "StopReason",
     "StreamError",
@@ -37,6 +41,7 @@ __all__ = [
     "ToolErrorKind",
     "ToolOutput",
     "ToolOutputStream",
+    "ToolProgress",
     "ToolResult",
     "ToolRunning",
     "TurnFinished",
@@ -97,6 +102,19 @@ class TextDelta(_Event):
     type: Literal["text_delta"] = "text_delta"
     text: str
     """The new text; joined in order, the deltas are the response's text."""
+
+
+class ReasoningDelta(_Event):
+    """A piece of the model's reasoning (its thinking, or the provider's summary of it), in arrival order.
+
+    Shown to the user, never part of the answer's text. Reasoning the provider sends only encrypted (Anthropic's
+    ``redacted_thinking``, Responses' ``encrypted_content``) has no delta; it is kept in
+    ``AssistantMessage.reasoning`` to be sent back.
+    """
+
+    type: Literal["reasoning_delta"] = "reasoning_delta"
+    text: str
+    """The new reasoning text."""
 
 
 class ToolCallStarted(_Event):
@@ -189,6 +207,24 @@ class ToolOutput(_Event):
     """The text as written (newlines included); consecutive writes to one stream arrive joined."""
 
 
+class ToolProgress(_Event):
+    """A running tool reported how far it got (``nbstream.Progress``, a generator tool, MCP progress).
+
+    Shown in the tool's place, never sent to the model. Updates are throttled: a call reports at most one per
+    ``Progress.INTERVAL`` seconds, and the last one always arrives before its result.
+    """
+
+    type: Literal["tool_progress"] = "tool_progress"
+    id: str
+    """The call reporting."""
+    name: str
+    """The tool's name."""
+    message: str | None = None
+    """What the tool is doing now, for people; ``None`` keeps the previous message."""
+    fraction: float | None = None
+    """How much is done, from 0 to 1; ``None`` when the tool cannot tell (an indeterminate bar)."""
+
+
 class ToolResult(_Event):
     """A tool returned."""
 
@@ -201,6 +237,9 @@ class ToolResult(_Event):
     """The returned value as the text sent back to the model (cut at 20,000 characters)."""
     duration: float
     """Seconds the tool ran (0 for a replayed call whose earlier result was reused)."""
+    images: list[ImageData] = Field(default_factory=list)
+    """Images the tool returned, shown in its place and sent to the model where the provider takes images in
+    tool results."""
 
 
 class ToolError(_Event):
@@ -278,12 +317,14 @@ class TurnFinished(_Event):
 
 Event = Annotated[
     TextDelta
+    | ReasoningDelta
     | ToolCallStarted
     | ToolArgumentsDelta
     | ToolCallReady
     | ToolAwaitingApproval
     | ToolRunning
     | ToolOutput
+    | ToolProgress
     | ToolResult
     | ToolError
     | Usage

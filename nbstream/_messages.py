@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ._events import ErrorKind, StopReason, ToolErrorKind
+from ._images import ImageData
 
 __all__ = [
     "MESSAGES",
     "AssistantMessage",
+    "Reasoning",
     "Message",
     "StreamFailure",
     "TokenUsage",
@@ -68,6 +70,28 @@ class UserMessage(_Frozen):
     role: Literal["user"] = "user"
     content: str
     """The prompt's text."""
+    images: list[ImageData] = Field(default_factory=list)
+    """Images sent with the prompt (``send(prompt, images=[...])``)."""
+
+
+class Reasoning(_Frozen):
+    """One block of a response's reasoning, as the provider sent it.
+
+    Kept to show it, and sent back unchanged where the provider requires it: Anthropic rejects a request whose
+    tool-calling assistant message lost its thinking blocks or their signatures, and Responses reasoning items
+    go back with their ids (and ``encrypted_content`` when the response was not stored).
+    """
+
+    text: str = ""
+    """The reasoning as shown: the thinking, or the provider's summary of it; ``""`` when only encrypted."""
+    signature: str | None = None
+    """Anthropic: the ``signature`` of a ``thinking`` block."""
+    redacted: str | None = None
+    """Anthropic: the encrypted ``data`` of a ``redacted_thinking`` block (it has no text)."""
+    id: str | None = None
+    """OpenAI Responses: the reasoning item's id."""
+    encrypted: str | None = None
+    """OpenAI Responses: the item's ``encrypted_content``, when the request asked for it."""
 
 
 class AssistantMessage(_Frozen):
@@ -76,6 +100,8 @@ class AssistantMessage(_Frozen):
     role: Literal["assistant"] = "assistant"
     text: str = ""
     """The response's text (the deltas joined)."""
+    reasoning: list[Reasoning] = Field(default_factory=list)
+    """The response's reasoning blocks, in order (see ``Reasoning``)."""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     """The calls it made, in call order."""
     stop_reason: StopReason | None = None
@@ -98,6 +124,8 @@ class ToolResultMessage(_Frozen):
     """The tool."""
     content: str
     """The tool's result as text, or the error message."""
+    images: list[ImageData] = Field(default_factory=list)
+    """Images the tool returned (``ToolResult.images``)."""
     error: ToolErrorKind | None = None
     """What went wrong, when the call produced no result."""
     duration: float | None = None

@@ -1,0 +1,96 @@
+"""Images in a conversation: what a prompt carries and a tool returns, in one checked, serializable form.
+
+An ``ImageData`` holds the encoded bytes (base64) of a PNG, JPEG, GIF or WebP image, and nothing else: its
+type is checked against the bytes' own signature, so what reaches the page as a ``data:`` URL is always an
+image of the type it claims, never HTML or script.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+__all__ = ["MAX_IMAGE_BYTES", "ImageData", "ImageType"]
+
+ImageType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+"""The image types every provider that takes images accepts, and the only ones shown on the page."""
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+"""The largest image kept (encoded bytes, before base64): Anthropic's limit per image, and a bound on what
+a saved notebook holds."""
+
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def sniff(data: bytes) -> ImageType | None:
+    """The type ``data``'s first bytes say it is, or ``None`` when it is none of the four."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for media_type, signatures in _SIGNATURES.items():
+        if data.startswith(signatures):
+            return media_type  # type: ignore[return-value]
+    return None
+
+
+class ImageData(BaseModel):
+    """An image in the conversation: ``ImageData.from_bytes(png)`` or what nbstream made of a figure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    media_type: ImageType
+    """The image's type, which its bytes are checked against."""
+    data: str
+    """The encoded image, base64 (standard alphabet, padded)."""
+    width: int | None = None
+    """Pixels across, when known."""
+    height: int | None = None
+    """Pixels down, when known."""
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("data is not base64") from None
+        if len(raw) > MAX_IMAGE_BYTES:
+            raise ValueError(f"the image is {len(raw):,} bytes; at most {MAX_IMAGE_BYTES:,} are kept")
+        return value
+
+    @model_validator(mode="after")
+    def _signature(self) -> ImageData:
+        found = sniff(base64.b64decode(self.data[:64]))
+        if found != self.media_type:
+            raise ValueError(
+                f"the bytes are {found or 'not an image of a supported type'}, not {self.media_type}"
+            )
+        return self
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: ImageType | None = None) -> ImageData:
+        """An image from its encoded bytes; the type is read from the bytes when not given."""
+        found = sniff(data)
+        if found is None:
+            raise ValueError("not a PNG, JPEG, GIF or WebP image")
+        return cls(media_type=media_type or found, data=base64.b64encode(data).decode("ascii"))
+
+    @property
+    def raw(self) -> bytes:
+        """The encoded image."""
+        return base64.b64decode(self.data)
+
+    @property
+    def data_url(self) -> str:
+        """``data:image/png;base64,...``, as Chat Completions and Responses take images and the page shows them."""
+        return f"data:{self.media_type};base64,{self.data}"
+
+    def __repr__(self) -> str:
+        size = f" {self.width}×{self.height}" if self.width and self.height else ""
+        return f"ImageData({self.media_type}{size}, {len(self.data) * 3 // 4:,} bytes)"
