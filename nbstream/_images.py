@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Literal
+import io
+import os
+import pathlib
+import struct
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageData", "ImageType"]
+__all__ = ["MAX_IMAGE_BYTES", "ImageData", "ImageType", "image_from", "sniff"]
 
 ImageType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
 """The image types every provider that takes images accepts, and the only ones shown on the page."""
@@ -79,7 +83,9 @@ class ImageData(BaseModel):
         found = sniff(data)
         if found is None:
             raise ValueError("not a PNG, JPEG, GIF or WebP image")
-        return cls(media_type=media_type or found, data=base64.b64encode(data).decode("ascii"))
+        width, height = _dimensions(data, found)
+        encoded = base64.b64encode(data).decode("ascii")
+        return cls(media_type=media_type or found, data=encoded, width=width, height=height)
 
     @property
     def raw(self) -> bytes:
@@ -94,3 +100,55 @@ class ImageData(BaseModel):
     def __repr__(self) -> str:
         size = f" {self.width}×{self.height}" if self.width and self.height else ""
         return f"ImageData({self.media_type}{size}, {len(self.data) * 3 // 4:,} bytes)"
+
+
+def _dimensions(data: bytes, media_type: str) -> tuple[int | None, int | None]:
+    """Width and height from the header (PNG's IHDR, GIF's screen, JPEG's frame), when it can be read."""
+    try:
+        if media_type == "image/png" and data[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", data[16:24])
+            return width, height
+        if media_type == "image/gif":
+            width, height = struct.unpack("<HH", data[6:10])
+            return width, height
+        if media_type == "image/jpeg":
+            at = 2
+            while at + 9 < len(data) and data[at] == 0xFF:
+                marker, length = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start-of-frame
+                    height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+                    return width, height
+                at += 2 + length
+    except struct.error:
+        pass
+    return None, None
+
+
+def image_from(value: Any) -> ImageData:
+    """An ``ImageData`` from what notebooks hold images as.
+
+    Takes an ``ImageData``; PNG / JPEG / GIF / WebP bytes; a path (``str`` or ``os.PathLike``) to such a file;
+    a PIL image (saved as PNG); a matplotlib figure (saved as PNG); an ``IPython.display.Image``. Anything else
+    is a ``TypeError`` that says what is taken. Nothing is imported: each kind is recognised by what it has.
+    """
+    if isinstance(value, ImageData):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return ImageData.from_bytes(bytes(value))
+    if isinstance(value, (str, os.PathLike)):
+        return ImageData.from_bytes(pathlib.Path(value).read_bytes())
+    if callable(getattr(value, "savefig", None)):  # a matplotlib Figure
+        buffer = io.BytesIO()
+        value.savefig(buffer, format="png", bbox_inches="tight")
+        return ImageData.from_bytes(buffer.getvalue())
+    if callable(getattr(value, "save", None)) and hasattr(value, "mode") and hasattr(value, "size"):  # PIL
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")
+        return ImageData.from_bytes(buffer.getvalue())
+    data = getattr(value, "data", None)
+    if isinstance(data, bytes) and hasattr(value, "_repr_png_"):  # IPython.display.Image
+        return ImageData.from_bytes(data)
+    raise TypeError(
+        f"cannot use a {type(value).__name__} as an image: give PNG/JPEG/GIF/WebP bytes, a path to such a file, "
+        "a PIL image, a matplotlib figure or an IPython.display.Image"
+    )
