@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ._images import ImageData
+from ._metrics import TurnMetrics
 
 __all__ = [
     "EVENTS",
@@ -266,6 +267,8 @@ class Usage(_Event):
     """Tokens the request took; ``None`` when the provider did not say."""
     output_tokens: int | None = None
     """Tokens the response took; ``None`` when the provider did not say."""
+    cached_tokens: int | None = None
+    """Input tokens read from the provider's prompt cache (counted in ``input_tokens``); ``None``: not said."""
 
 
 class MessageFinished(_Event):
@@ -313,6 +316,8 @@ class TurnFinished(_Event):
     """Model responses the turn took."""
     message: str | None = None
     """Why the turn ended early (an error, a limit, a stop), for people; ``None`` when it is done."""
+    metrics: TurnMetrics | None = None
+    """What the turn cost and how fast it was; ``None`` for turns finished outside a session (``collect``)."""
 
 
 Event = Annotated[

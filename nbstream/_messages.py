@@ -49,6 +49,8 @@ class TokenUsage(_Frozen):
     """Tokens the request took; ``None`` when the provider did not say."""
     output_tokens: int | None = None
     """Tokens the response took; ``None`` when the provider did not say."""
+    cached_tokens: int | None = None
+    """Input tokens read from the provider's prompt cache; ``None`` when the provider did not say."""
 
 
 class StreamFailure(_Frozen):
