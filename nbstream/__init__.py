@@ -51,6 +51,7 @@ from ._events import (
     Usage,
 )
 from ._images import ImageData
+from ._mcp import MCPServer, MCPServerError
 from ._messages import (
     MESSAGES,
     AssistantMessage,
@@ -62,14 +63,16 @@ from ._messages import (
     ToolResultMessage,
     UserMessage,
 )
+from ._metrics import ChatMetrics, TurnMetrics
 from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
 from ._progress import Progress
-from ._script import Call, Pause, Say, ScriptedModel, TokenLimit
+from ._registry import ToolRegistry
+from ._script import Call, Pause, Say, ScriptedModel, Think, TokenLimit
 from ._session import Session, TurnStream
 from ._sse import SSE_HEADERS, to_sse
 from ._timeline import Timeline, ToolSpan
-from ._tools import Tool, ToolRegistry, tool
+from ._tools import Tool, tool
 
 if TYPE_CHECKING:
     from ._widget import FrontendMissingError, StreamChat, TurnHandle
@@ -102,12 +105,15 @@ __all__ = [
     "SSE_HEADERS",
     "AssistantMessage",
     "Call",
+    "ChatMetrics",
     "ConfigurationError",
     "DemoModel",
     "Event",
     "EventStream",
     "FrontendMissingError",
     "ImageData",
+    "MCPServer",
+    "MCPServerError",
     "Message",
     "MessageFinished",
     "MissingAPIKeyError",
@@ -128,6 +134,7 @@ __all__ = [
     "StreamFault",
     "SyncEventStream",
     "TextDelta",
+    "Think",
     "Timeline",
     "TokenLimit",
     "TokenUsage",
@@ -148,6 +155,7 @@ __all__ = [
     "ToolSpec",
     "TurnFinished",
     "TurnHandle",
+    "TurnMetrics",
     "TurnStream",
     "Usage",
     "UserMessage",

@@ -20,6 +20,9 @@ Every rule here comes from a real provider's stream (see ``tests/fixtures/SOURCE
   JSON object (``invalid_json``), no tool name (``no_name``), a stream that broke before the call was final
   (``incomplete``), or JSON left open by the output-token limit (``truncated``).
 
+* Reasoning parts become ``ReasoningDelta`` events and the response's ``Reasoning`` blocks
+  (``nbstream._reasoning``); text or a call ends the block that reasoning without a key continues.
+
 The parsers only report what the wire said; this is the one place that decides which call a fragment belongs
 to and when a call is final.
 """
@@ -42,13 +45,16 @@ from ._events import (
     ToolCallStarted,
     Usage,
 )
+from ._messages import Reasoning
 from ._partial_json import MAX_DEPTH, PartialJSON, nested_too_deep
+from ._reasoning import ReasoningBlocks
 from ._wire._frames import load_json
 from ._wire._parts import (
     EndPart,
     ErrorPart,
     FinishPart,
     Part,
+    ReasoningPart,
     TextPart,
     ToolEndPart,
     ToolPart,
@@ -115,13 +121,20 @@ class Assembler:
         self._finish: FinishPart | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
+        self._cached_tokens: int | None = None
         self._usage_seen = False
         self._done = False
+        self._reasoning = ReasoningBlocks()
 
     @property
     def done(self) -> bool:
         """The terminal event (``MessageFinished`` or ``StreamError``) has been emitted."""
         return self._done
+
+    @property
+    def reasoning(self) -> list[Reasoning]:
+        """The response's reasoning blocks so far, with what the wire said to send them back."""
+        return self._reasoning.blocks()
 
     def feed(self, part: Part) -> list[Event]:
         """Events caused by one part (often none)."""
@@ -130,7 +143,12 @@ class Assembler:
         if isinstance(part, ToolPart):
             return self._on_tool(part)
         if isinstance(part, TextPart):
-            return [TextDelta(text=part.text)] if part.text else []
+            if not part.text:
+                return []
+            self._reasoning.open = None  # reasoning after this text is a new block
+            return [TextDelta(text=part.text)]
+        if isinstance(part, ReasoningPart):
+            return self._reasoning.feed(part)
         if isinstance(part, ToolEndPart):
             call = self._find_ended(part)
             return [] if call is None or call.final else self._ready(call, incomplete=False)
@@ -167,6 +185,7 @@ class Assembler:
     # -- tool calls ---------------------------------------------------------------------------------------
 
     def _on_tool(self, part: ToolPart) -> list[Event]:
+        self._reasoning.open = None  # reasoning after a call is a new block
         if part.id is None and part.name is None and part.index is not None:
             # the hot path, once per token: another fragment for a started call at a known index
             call = self._by_index.get(part.index)
@@ -378,6 +397,9 @@ class Assembler:
         if part.output_tokens is not None:
             self._output_tokens = part.output_tokens
             self._usage_seen = True
+        if part.cached_tokens is not None:
+            self._cached_tokens = part.cached_tokens
+            self._usage_seen = True
 
     def _end(self) -> list[Event]:
         events = self._ready_open_calls(incomplete=False)
@@ -394,7 +416,12 @@ class Assembler:
         """Mark the stream done and add the one ``Usage`` event, if the provider reported any."""
         self._done = True
         if self._usage_seen:
-            events.append(Usage(input_tokens=self._input_tokens, output_tokens=self._output_tokens))
+            usage = Usage(
+                input_tokens=self._input_tokens,
+                output_tokens=self._output_tokens,
+                cached_tokens=self._cached_tokens,
+            )
+            events.append(usage)
 
 
 def _parse_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:

@@ -4,7 +4,8 @@ It reads the request like a (very literal) model would. A user prompt whose word
 name or description gets a short sentence and a call to that tool, with arguments built from the prompt to fit
 the tool's JSON schema; tool results get a markdown answer that quotes them; anything else gets a helpful
 markdown reply about the demo itself. The answer streams through the same wire bytes and parsers as a real
-provider's, at ``chars_per_second``.
+provider's, at ``chars_per_second``. With ``reasoning=True`` (or when the request asks for reasoning, as
+``Session(reasoning=...)`` does) it first thinks aloud, briefly: what it was asked and which tool it will call.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._encode import Action, Call, Say, encode_step
+from ._encode import Action, Call, Say, Think, encode_step
 from ._messages import AssistantMessage, ToolResultMessage, UserMessage
 from ._model import ModelRequest, ToolSpec
 from ._providers import WireFormat, for_wire
@@ -300,18 +301,49 @@ def _help_answer(prompt: str, tools: list[ToolSpec]) -> str:
     )
 
 
-class DemoModel:
-    """A deterministic, offline ``Model``: same request, same bytes. No key, no network."""
+def _thought(prompt: str, tools: list[ToolSpec], results: list[ToolResultMessage]) -> str:
+    """What the demo thinks before it answers: a short plan, in the words a reasoning model would use."""
+    if results:
+        failed = [r.name for r in results if r.error]
+        names = _join(sorted({r.name for r in results}))
+        verdict = f"{_join(failed)} failed, so I should say so." if failed else "I have what I need."
+        return f"The results of {names} are back. {verdict} I'll quote them and answer briefly."
+    topic = _topic(prompt) or "nothing in particular"
+    if not tools:
+        return (
+            f'The user asks about "{topic}". None of my tools matches those words, so I can\'t compute '
+            "anything; I'll explain what the demo does and how to get a tool called."
+        )
+    plans = "; ".join(f"`{tool.name}` with {_compact(demo_arguments(prompt, tool))}" for tool in tools)
+    return (
+        f'The user asks: "{topic}". That matches {_join([t.name for t in tools])}. '
+        f"Plan: call {plans}, then read the result before answering."
+    )
 
-    def __init__(self, *, chars_per_second: float = 200.0, wire: WireFormat = "anthropic") -> None:
+
+def _compact(arguments: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in arguments.items()) or "no arguments"
+
+
+class DemoModel:
+    """A deterministic, offline ``Model``: same request, same bytes. No key, no network.
+
+    ``reasoning=True`` makes it think aloud before each answer (a request that asks for reasoning does too).
+    """
+
+    def __init__(
+        self, *, chars_per_second: float = 200.0, wire: WireFormat = "anthropic", reasoning: bool = False
+    ) -> None:
         if not chars_per_second > 0:
             raise ValueError(f"chars_per_second must be positive, not {chars_per_second!r}")
         self._provider = for_wire(wire)
         self.chars_per_second = chars_per_second
+        self.reasoning = reasoning
         self._wire: WireFormat = wire
 
     def __repr__(self) -> str:
-        return f"DemoModel(chars_per_second={self.chars_per_second}, wire={self._wire!r})"
+        thinks = ", reasoning=True" if self.reasoning else ""
+        return f"DemoModel(chars_per_second={self.chars_per_second}, wire={self._wire!r}{thinks})"
 
     @property
     def provider(self) -> str:
@@ -332,10 +364,20 @@ class DemoModel:
             if not isinstance(message, ToolResultMessage):
                 break
             results.insert(0, message)
+        prompt = messages[-1].content if messages and isinstance(messages[-1], UserMessage) else ""
+        tools = _matching_tools(prompt, request.tools) if prompt and not results else []
+        thinking: list[Action] = []
+        if self.reasoning or request.reasoning is not None:
+            thought = _thought(prompt, tools, results)
+            thinking.append(Think(thought, chunk=1, over=len(thought) / self.chars_per_second))
+        return thinking + self._answer(request, prompt, tools, results)
+
+    def _answer(
+        self, request: ModelRequest, prompt: str, tools: list[ToolSpec], results: list[ToolResultMessage]
+    ) -> list[Action]:
+        messages = request.messages
         if results:
             return [self._say(_results_answer(results))]
-        prompt = messages[-1].content if messages and isinstance(messages[-1], UserMessage) else ""
-        tools = _matching_tools(prompt, request.tools) if prompt else []
         if not tools:
             return [self._say(_help_answer(prompt, request.tools))]
         earlier_calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AssistantMessage))

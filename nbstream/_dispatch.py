@@ -6,10 +6,13 @@ cancellation, or a bug here. A call whose id, name and arguments all match an ea
 session is a replay (a duplicated or replayed stream): its result is reused instead of running the tool again.
 Any other call runs, even when a server reuses an id.
 
-While a tool runs, what it prints or logs becomes ``ToolOutput`` events of its call (see ``_capture``), all
-before its result. The model never sees them: its result is the return value alone, as the tool's author
-wrote it. Output is for the person watching (progress, debugging prints, warnings) and may be long, noisy or
-hold what was never meant for a provider; and a result must not change with how chatty a tool is.
+While a tool runs, what it prints or logs becomes ``ToolOutput`` events of its call (see ``_capture``), and what
+it reports through its ``Progress`` reporter (or yields, as a generator tool) ``ToolProgress`` events, throttled
+(see ``_progress.relay``); all of them come before its result. The model never sees them: its result is the
+return value alone, as the tool's author wrote it. Output is for the person watching (progress, debugging
+prints, warnings) and may be long, noisy or hold what was never meant for a provider; and a result must not
+change with how chatty a tool is. Images the tool returned go with its result (``ToolResult.images``,
+``ToolResultMessage.images``), a replayed result's too.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from ._events import (
     ToolErrorKind,
     ToolOutput,
     ToolOutputStream,
+    ToolProgress,
     ToolResult,
     ToolRunning,
 )
 from ._messages import ToolResultMessage
-from ._tools import ToolFailure, ToolRegistry
+from ._progress import relay
+from ._registry import ToolRegistry
+from ._tools import ToolFailure
 
 __all__ = ["Dispatcher", "Replays"]
 
@@ -141,7 +147,10 @@ class Dispatcher:
             return self._not_run(call)
         earlier = self._replays.get(call)
         if earlier is not None:  # a replayed call: reuse the result instead of running the tool twice
-            self._emit(ToolResult(id=call.id, name=call.name, output=earlier.content, duration=0.0))
+            replayed = ToolResult(
+                id=call.id, name=call.name, output=earlier.content, duration=0.0, images=earlier.images
+            )
+            self._emit(replayed)
             return earlier.model_copy(update={"duration": 0.0})  # as its event says: it did not run
         tool = self._tools.get(call.name)
         if tool is None:
@@ -159,14 +168,22 @@ class Dispatcher:
         def show(stream: ToolOutputStream, text: str) -> None:
             self._emit(ToolOutput(id=call.id, name=call.name, stream=stream, text=text))
 
+        def report(message: str | None, fraction: float | None) -> None:
+            self._emit(ToolProgress(id=call.id, name=call.name, message=message, fraction=fraction))
+
         try:
-            with capture_output(show):
-                output = await tool.invoke(kwargs, timeout=self._timeout)
+            with capture_output(show), relay(report) as progress:  # both deliver what is left on the way out
+                returned = await tool.run(kwargs, timeout=self._timeout, progress=progress)
         except ToolFailure as failure:
             return self._fail(call, failure.kind, failure.message, time.perf_counter() - started)
         duration = time.perf_counter() - started
-        self._emit(ToolResult(id=call.id, name=call.name, output=output, duration=duration))
-        return ToolResultMessage(call_id=call.id, name=call.name, content=output, duration=duration)
+        images = list(returned.images)
+        self._emit(
+            ToolResult(id=call.id, name=call.name, output=returned.text, duration=duration, images=images)
+        )
+        return ToolResultMessage(
+            call_id=call.id, name=call.name, content=returned.text, images=images, duration=duration
+        )
 
     def _not_run(self, call: ToolCallReady) -> ToolResultMessage:
         """A call whose arguments never became a JSON object. The history sends it with ``{}`` (strict servers

@@ -4,7 +4,8 @@
     ├── ConfigurationError        bad model string, unknown provider
     │   └── MissingAPIKeyError    no key: names the environment variable to set
     ├── StreamFault               a model stream could not go on (carries an ErrorKind)
-    └── ToolFailure               a tool call produced no result (carries a ToolErrorKind; nbstream._tools)
+    ├── ToolFailure               a tool call produced no result (carries a ToolErrorKind; nbstream._tools)
+    └── MCPServerError            an MCP server could not start or answer (nbstream._mcp)
 
 Stream problems during a turn are *events* (``StreamError``), not exceptions: a ``StreamFault`` raised by a
 byte source is caught by ``parse_stream`` and becomes one.

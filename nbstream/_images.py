@@ -17,7 +17,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageData", "ImageType", "image_from", "sniff"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "ImageData",
+    "ImageType",
+    "decode_image",
+    "image_from",
+    "is_image",
+    "sniff",
+    "unseen_note",
+]
 
 ImageType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
 """The image types every provider that takes images accepts, and the only ones shown on the page."""
@@ -83,6 +92,8 @@ class ImageData(BaseModel):
         found = sniff(data)
         if found is None:
             raise ValueError("not a PNG, JPEG, GIF or WebP image")
+        if len(data) > MAX_IMAGE_BYTES:  # said here in one line, not as pydantic's validation report
+            raise ValueError(f"the image is {len(data):,} bytes; at most {MAX_IMAGE_BYTES:,} are kept")
         width, height = _dimensions(data, found)
         encoded = base64.b64encode(data).decode("ascii")
         return cls(media_type=media_type or found, data=encoded, width=width, height=height)
@@ -124,12 +135,34 @@ def _dimensions(data: bytes, media_type: str) -> tuple[int | None, int | None]:
     return None, None
 
 
+def _kind(value: Any) -> Literal["figure", "pil", "ipython"] | None:
+    """Which object holding an image ``value`` is, told by what it has: nothing is imported."""
+    if callable(getattr(value, "savefig", None)):  # a matplotlib Figure
+        return "figure"
+    if callable(getattr(value, "save", None)) and hasattr(value, "mode") and hasattr(value, "size"):
+        return "pil"
+    if isinstance(getattr(value, "data", None), bytes) and hasattr(value, "_repr_png_"):
+        return "ipython"  # an IPython.display.Image holding its bytes (not one that only links a URL)
+    return None
+
+
+def is_image(value: Any) -> bool:
+    """Whether ``value`` is an image as a tool returns one: an ``ImageData``, image bytes, a figure, a PIL or
+    ``IPython.display.Image``. Paths are not: a ``str`` a tool returns is text. Converts nothing."""
+    if isinstance(value, ImageData):
+        return True
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return sniff(bytes(value[:16])) is not None
+    return _kind(value) is not None
+
+
 def image_from(value: Any) -> ImageData:
     """An ``ImageData`` from what notebooks hold images as.
 
     Takes an ``ImageData``; PNG / JPEG / GIF / WebP bytes; a path (``str`` or ``os.PathLike``) to such a file;
     a PIL image (saved as PNG); a matplotlib figure (saved as PNG); an ``IPython.display.Image``. Anything else
-    is a ``TypeError`` that says what is taken. Nothing is imported: each kind is recognised by what it has.
+    is a ``TypeError`` that says what is taken; an image past ``MAX_IMAGE_BYTES`` a ``ValueError``. Nothing is
+    imported: each kind is recognised by what it has.
     """
     if isinstance(value, ImageData):
         return value
@@ -137,18 +170,44 @@ def image_from(value: Any) -> ImageData:
         return ImageData.from_bytes(bytes(value))
     if isinstance(value, (str, os.PathLike)):
         return ImageData.from_bytes(pathlib.Path(value).read_bytes())
-    if callable(getattr(value, "savefig", None)):  # a matplotlib Figure
+    kind = _kind(value)
+    if kind == "figure":
         buffer = io.BytesIO()
         value.savefig(buffer, format="png", bbox_inches="tight")
         return ImageData.from_bytes(buffer.getvalue())
-    if callable(getattr(value, "save", None)) and hasattr(value, "mode") and hasattr(value, "size"):  # PIL
+    if kind == "pil":
         buffer = io.BytesIO()
         value.save(buffer, format="PNG")
         return ImageData.from_bytes(buffer.getvalue())
-    data = getattr(value, "data", None)
-    if isinstance(data, bytes) and hasattr(value, "_repr_png_"):  # IPython.display.Image
-        return ImageData.from_bytes(data)
+    if kind == "ipython":
+        return ImageData.from_bytes(value.data)
     raise TypeError(
         f"cannot use a {type(value).__name__} as an image: give PNG/JPEG/GIF/WebP bytes, a path to such a file, "
         "a PIL image, a matplotlib figure or an IPython.display.Image"
     )
+
+
+def decode_image(data: str) -> ImageData | None:
+    """An image from base64 or a ``data:`` URL, as request bodies carry them; ``None`` when it is not one of
+    the four types (a request read back leniently skips it)."""
+    if data.startswith("data:"):
+        header, _, data = data.partition(",")
+        if not header.endswith(";base64"):
+            return None
+    try:
+        return ImageData.from_bytes(base64.b64decode(data, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def unseen_note(images: list[ImageData]) -> str:
+    """What a model that cannot take images in tool results is told instead of them:
+    ``[1 image (image/png, 640×480) was shown to the user; this model cannot see tool images]``."""
+    described = "; ".join(
+        f"{image.media_type}, {image.width}×{image.height}"
+        if image.width and image.height
+        else image.media_type
+        for image in images
+    )
+    count = f"1 image ({described}) was" if len(images) == 1 else f"{len(images)} images ({described}) were"
+    return f"[{count} shown to the user; this model cannot see tool images]"

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
 from ._messages import Message
 
 if TYPE_CHECKING:
     from ._providers import WireFormat
 
-__all__ = ["Model", "ModelRequest", "ToolSpec"]
+__all__ = ["REASONING_LEVELS", "Model", "ModelRequest", "ReasoningLevel", "ToolSpec"]
+
+ReasoningLevel = Literal["low", "medium", "high"]
+"""How much the model should reason before it answers (``Session(reasoning=...)``); each provider module maps
+it to its own request fields."""
+REASONING_LEVELS: tuple[ReasoningLevel, ...] = get_args(ReasoningLevel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,8 @@ class ModelRequest:
     messages: list[Message]
     tools: list[ToolSpec] = field(default_factory=list)
     system: str | None = None
+    reasoning: ReasoningLevel | None = None
+    """Ask the model to reason at this level; ``None`` leaves the provider's default (usually no reasoning)."""
 
 
 @runtime_checkable

@@ -15,13 +15,14 @@ from ._errors import StreamFault
 from ._events import (
     Event,
     MessageFinished,
+    ReasoningDelta,
     StreamError,
     TextDelta,
     ToolArgumentsDelta,
     ToolCallReady,
     Usage,
 )
-from ._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
+from ._messages import AssistantMessage, Reasoning, StreamFailure, TokenUsage, ToolCall
 from ._providers import WireFormat, for_wire
 from ._wire import MAX_FRAME_SIZE, WireParser
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFilter, TextCallFormat
@@ -43,6 +44,10 @@ class _Pipeline:
     @property
     def done(self) -> bool:
         return self._assembler.done
+
+    @property
+    def reasoning(self) -> list[Reasoning]:
+        return self._assembler.reasoning
 
     def feed(self, data: bytes) -> Iterator[Event]:
         # Events are yielded one by one, never gathered per chunk: a 64 KB chunk holds hundreds of tokens,
@@ -107,6 +112,12 @@ class EventStream:
     def is_sync(self) -> bool:
         """The byte source is a plain iterable, so ``for`` works too."""
         return _is_sync(self._chunks)
+
+    @property
+    def reasoning(self) -> list[Reasoning]:
+        """The reasoning blocks read so far, with their signatures, ids and encrypted content (which no event
+        carries): what ``collect`` puts in ``AssistantMessage.reasoning`` for this stream."""
+        return self._pipeline.reasoning
 
     def __aiter__(self) -> AsyncIterator[Event]:
         self._claim()
@@ -260,12 +271,14 @@ def collect(events: Iterable[Event] | AsyncIterable[Event]) -> AssistantMessage 
     """Assemble one response's events into an ``AssistantMessage``.
 
     A sync iterable gives the message; an async one gives an awaitable. Session events (tool results, steps)
-    are ignored.
+    are ignored. The reasoning of an ``EventStream`` comes whole, as the provider sent it (signatures, ids,
+    encrypted content: what the next request must carry back); other events give only its text, a block for
+    each run of ``ReasoningDelta`` events.
     """
     if isinstance(events, EventStream):
         if events.is_sync:
-            return _collect_sync(events)  # type: ignore[arg-type]
-        return _collect_async(events)
+            return _collect_sync(events, events)  # type: ignore[arg-type]
+        return _collect_async(events, events)
     if isinstance(events, Iterable):
         return _collect_sync(events)
     if isinstance(events, AsyncIterable):
@@ -273,15 +286,15 @@ def collect(events: Iterable[Event] | AsyncIterable[Event]) -> AssistantMessage 
     raise TypeError(f"collect() needs an iterable of events, not {type(events).__name__}")
 
 
-def _collect_sync(events: Iterable[Event]) -> AssistantMessage:
-    builder = MessageBuilder()
+def _collect_sync(events: Iterable[Event], stream: EventStream | None = None) -> AssistantMessage:
+    builder = MessageBuilder(stream)
     for event in events:
         builder.add(event)
     return builder.message()
 
 
-async def _collect_async(events: AsyncIterable[Event]) -> AssistantMessage:
-    builder = MessageBuilder()
+async def _collect_async(events: AsyncIterable[Event], stream: EventStream | None = None) -> AssistantMessage:
+    builder = MessageBuilder(stream)
     async for event in events:
         builder.add(event)
     return builder.message()
@@ -292,12 +305,19 @@ def _is_sync(chunks: object) -> bool:
 
 
 class MessageBuilder:
-    """Builds one AssistantMessage from events as they arrive (what ``collect`` and the session use)."""
+    """Builds one AssistantMessage from events as they arrive (what ``collect`` and the session use).
 
-    __slots__ = ("_calls", "_error", "_finished", "_text", "_usage")
+    Given the ``EventStream`` the events come from, the message's reasoning is the stream's, whole (signatures,
+    ids, encrypted content); without it, a text-only block for each run of ``ReasoningDelta`` events.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_calls", "_error", "_finished", "_reasoning", "_stream", "_text", "_thinking", "_usage")
+
+    def __init__(self, stream: EventStream | None = None) -> None:
+        self._stream = stream
         self._text: list[str] = []
+        self._reasoning: list[list[str]] = []  # the runs of ReasoningDelta texts
+        self._thinking = False  # the last event of the response was a ReasoningDelta
         self._calls: list[tuple[int, ToolCall]] = []
         self._finished: MessageFinished | None = None
         self._usage: TokenUsage | None = None
@@ -306,6 +326,13 @@ class MessageBuilder:
     def add(self, event: Event) -> None:
         if isinstance(event, ToolArgumentsDelta):
             return  # the most frequent event; the ready call carries its whole arguments
+        if isinstance(event, ReasoningDelta):
+            if not self._thinking:
+                self._reasoning.append([])
+                self._thinking = True
+            self._reasoning[-1].append(event.text)
+            return
+        self._thinking = False
         if isinstance(event, TextDelta):
             self._text.append(event.text)
         elif isinstance(event, ToolCallReady):
@@ -318,7 +345,11 @@ class MessageBuilder:
             )
             self._calls.append((event.position, call))
         elif isinstance(event, Usage):
-            self._usage = TokenUsage(input_tokens=event.input_tokens, output_tokens=event.output_tokens)
+            self._usage = TokenUsage(
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cached_tokens=event.cached_tokens,
+            )
         elif isinstance(event, MessageFinished):
             self._finished = event
         elif isinstance(event, StreamError):
@@ -329,8 +360,13 @@ class MessageBuilder:
     def message(self) -> AssistantMessage:
         finished = self._finished
         calls = sorted(self._calls, key=lambda entry: entry[0])  # stable: call order within the response
+        if self._stream is not None:
+            reasoning = self._stream.reasoning
+        else:
+            reasoning = [Reasoning(text="".join(run)) for run in self._reasoning]
         return AssistantMessage(
             text="".join(self._text),
+            reasoning=reasoning,
             tool_calls=[call for _, call in calls],
             stop_reason=finished.stop_reason if finished is not None else None,
             raw_stop_reason=finished.raw_stop_reason if finished is not None else None,

@@ -2,7 +2,7 @@
 
     model = ScriptedModel([
         [Say("Let me add those."), Call("slow_sum", {"a": 2, "b": 3}), Say("It is running...", over=3.0)],
-        [Say("The sum is 5.")],
+        [Think("The tool said 5."), Say("The sum is 5.")],
     ])
 
 Step *k* plays on the model's *k*-th request. The default wire is Anthropic's because there a ``tool_use``
@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from ._encode import Action, Call, Pause, Say, TokenLimit, count_calls, encode_step, rough_tokens
+from ._encode import Action, Call, Pause, Say, Think, TokenLimit, count_calls, encode_step, rough_tokens
 from ._errors import ConfigurationError, StreamFault
 from ._messages import AssistantMessage, ToolResultMessage, UserMessage
 from ._model import ModelRequest
 from ._providers import WireFormat, for_wire
 
-__all__ = ["Call", "Pause", "Say", "ScriptedModel"]
+__all__ = ["Call", "Pause", "Say", "ScriptedModel", "Think"]
 
 
 def request_tokens(request: ModelRequest) -> int:
@@ -33,13 +33,14 @@ def request_tokens(request: ModelRequest) -> int:
             text.append(message.content)
         elif isinstance(message, AssistantMessage):
             text += [message.text, *(call.raw_arguments for call in message.tool_calls)]
+            text += [block.text for block in message.reasoning]
     text += [spec.name + spec.description for spec in request.tools]
     return sum(rough_tokens(piece) for piece in text)
 
 
 class ScriptedModel:
-    """A ``Model`` that replays ``steps``, each a list of ``Say`` / ``Call`` / ``Pause`` / ``TokenLimit`` actions,
-    as ``wire`` bytes.
+    """A ``Model`` that replays ``steps``, each a list of ``Think`` / ``Say`` / ``Call`` / ``Pause`` /
+    ``TokenLimit`` actions, as ``wire`` bytes.
 
     ``requests`` keeps every request it was sent, so a test can check what the session asked.
     """
@@ -50,9 +51,9 @@ class ScriptedModel:
         for number, step in enumerate(steps, start=1):
             actions = tuple(step)
             for action in actions:
-                if not isinstance(action, Say | Call | Pause | TokenLimit):
+                if not isinstance(action, Think | Say | Call | Pause | TokenLimit):
                     raise ConfigurationError(
-                        f"step {number} of the script: {action!r} is not a Say, Call, Pause or TokenLimit"
+                        f"step {number} of the script: {action!r} is not a Think, Say, Call, Pause or TokenLimit"
                     )
             self._steps.append(actions)
         self._wire: WireFormat = wire

@@ -6,7 +6,8 @@ is reached. Events from the stream and from the running tools merge into one ord
 
 Guarantees: every turn ends with exactly one ``TurnFinished`` (also when it is cancelled before it began, or
 when a bug ends it); each call runs at most once, with its own arguments (see ``_dispatch``); the history only
-ever holds what a provider accepts back: no empty assistant message, every call answered by one result.
+ever holds what a provider accepts back: no empty assistant message (one that only reasoned is kept, and left
+out of requests), every call answered by one result.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from ._assembly import made_up_ids
 from ._dispatch import Dispatcher, Emit, Replays
 from ._errors import ConfigurationError
 from ._events import Event, StepStarted, ToolCallReady, TurnFinished, TurnReason
+from ._images import ImageData, image_from, is_image
+from ._mcp import MCPServer, MCPServerError, MCPServers
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
-from ._model import Model, ModelRequest
+from ._metrics import ChatMetrics, Pricing, TurnMeter, TurnMetrics
+from ._model import REASONING_LEVELS, Model, ModelRequest, ReasoningLevel
 from ._parse import MessageBuilder, parse_stream
 from ._providers import for_wire
-from ._tools import Tool, ToolRegistry
+from ._registry import ToolRegistry
+from ._tools import Tool
 from ._wire import MAX_FRAME_SIZE
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFormat
 
@@ -43,7 +48,11 @@ class Session:
     ``nbstream._providers`` (``openai``, ``openai-responses``, ``anthropic``, ``ollama``, ``gemini``), or any
     ``Model`` object (e.g. ``ScriptedModel``).
     Keys come from ``api_key=`` or the provider's environment variable; ``base_url=`` points an ``openai:`` model
-    at any OpenAI-compatible server. Bind a session to one event loop: use it from the loop it was first used on.
+    at any OpenAI-compatible server. ``reasoning="low"|"medium"|"high"`` asks the model to reason first (each
+    provider module says what it sends; ``options=`` still win); the reasoning streams as ``ReasoningDelta``
+    events and stays in ``AssistantMessage.reasoning``, sent back where the provider needs it. ``mcp=[MCPServer(
+    ...)]`` adds the tools of MCP servers (``add_mcp`` one at a time). Bind a session to one event loop: use it
+    from the loop it was first used on.
     """
 
     def __init__(
@@ -51,6 +60,7 @@ class Session:
         model: str | Model = "demo",
         *,
         tools: Iterable[Tool | Callable[..., Any]] = (),
+        mcp: Iterable[MCPServer] = (),
         system: str | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
@@ -62,6 +72,7 @@ class Session:
         max_frame_size: int = MAX_FRAME_SIZE,
         options: dict[str, Any] | None = None,
         text_tool_calls: TextCallFormat | None = None,
+        reasoning: ReasoningLevel | None = None,
     ) -> None:
         from ._resolve import resolve_model  # the demo and HTTP models are only built when asked for
 
@@ -71,6 +82,10 @@ class Session:
                 f" not {text_tool_calls!r}"
             )
 
+        if reasoning is not None and reasoning not in REASONING_LEVELS:
+            raise ConfigurationError(
+                f"reasoning must be one of {', '.join(map(repr, REASONING_LEVELS))} or None, not {reasoning!r}"
+            )
         _check_count("max_steps", max_steps, minimum=1)
         _check_count("max_retries", max_retries, minimum=0)
         _check_count("max_frame_size", max_frame_size, minimum=1)
@@ -86,6 +101,8 @@ class Session:
         )
         self.model_label = model if isinstance(model, str) else self.model.provider
         self.tools = ToolRegistry(tools)
+        self.mcp = MCPServers(self.tools, mcp)
+        """The MCP servers whose tools the model may call (started at the first turn, or by ``async with``)."""
         self.system = system
         self.max_steps = max_steps
         self.tool_timeout = tool_timeout
@@ -93,12 +110,17 @@ class Session:
         self.max_frame_size = max_frame_size
         self.text_tool_calls = text_tool_calls
         """Tool calls the server leaves in the text, in this syntax, are read (and sent back) as such."""
+        self.reasoning: ReasoningLevel | None = reasoning
+        """How much the model is asked to reason (each provider module maps it to its own request fields);
+        ``None`` leaves the provider's default."""
         self._messages: list[Message] = []
         self._replays = Replays()
         self._made_up_ids = made_up_ids()  # one source for the session: a made-up id never names two calls
         self._turn: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self._approvals: dict[str, asyncio.Future[bool]] = {}
+        self._pricing = Pricing(model, base_url=base_url)
+        self._metrics = ChatMetrics()
 
     def __repr__(self) -> str:
         return (
@@ -106,6 +128,7 @@ class Session:
         )
 
     async def __aenter__(self) -> Session:
+        await self.mcp.start()  # a server that cannot start fails here, not at the first turn
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -115,10 +138,20 @@ class Session:
         """Decorator: register ``fn`` as a tool (a tool of the same name is replaced)."""
         return self.tools.tool(**options) if fn is None else self.tools.add(fn, **options)
 
+    async def add_mcp(self, server: MCPServer) -> list[Tool]:
+        """Start an MCP server now and offer its tools (returned) to the model; a server of the same name is
+        replaced. Raises ``MCPServerError`` when it cannot start (saying why, with its stderr)."""
+        return await self.mcp.add(server)
+
     @property
     def messages(self) -> list[Message]:
         """The conversation so far (a copy)."""
         return list(self._messages)
+
+    @property
+    def metrics(self) -> ChatMetrics:
+        """The totals of the finished turns: tokens, tool time, cost (each turn's is on its ``TurnFinished``)."""
+        return self._metrics
 
     @property
     def busy(self) -> bool:
@@ -159,26 +192,42 @@ class Session:
             future.set_result(approved)
 
     async def aclose(self) -> None:
-        """Cancel any running turn and close the model's HTTP client."""
+        """Cancel any running turn, stop the MCP servers and close the model's HTTP client."""
         await self.cancel()
+        await self.mcp.aclose()
         await self.model.aclose()
 
-    def send(self, prompt: str) -> TurnStream:
+    def send(self, prompt: str, *, images: Iterable[Any] | None = None) -> TurnStream:
         """Run one turn for ``prompt``: ``async for event in session.send(...)`` yields every event, ending with
         exactly one ``TurnFinished``. Leaving the loop early (``break``) or ``aclose()`` stops the turn.
+
+        ``images`` go with the prompt: each an ``ImageData``, PNG/JPEG/GIF/WebP bytes, a path, a PIL image, a
+        matplotlib figure or an ``IPython.display.Image`` (one image alone is taken too). They are converted
+        now, so a bad one is a ``TypeError`` / ``ValueError`` raised here, before the turn starts.
 
         A turn that is being cancelled is waited for; a turn still running is an error (one turn at a time).
         """
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        if images is None:
+            images = []
+        elif isinstance(images, (str, os.PathLike)) or is_image(images):
+            images = [images]
+        converted: list[ImageData] = []
+        for index, image in enumerate(images):
+            try:
+                converted.append(image_from(image))
+            except (TypeError, ValueError) as exc:  # said again with which image it was
+                kind = TypeError if isinstance(exc, TypeError) else ValueError
+                raise kind(f"images[{index}]: {exc}") from exc
         self._check_free()
-        return TurnStream(self, prompt)
+        return TurnStream(self, UserMessage(content=prompt, images=converted))
 
     def _check_free(self) -> None:
         if self.busy and not self._cancel_requested:
             raise RuntimeError("a turn is already running: wait for it, or cancel() it first")
 
-    async def _start(self, prompt: str, emit: Emit) -> asyncio.Task[None]:
+    async def _start(self, prompt: UserMessage, emit: Emit) -> asyncio.Task[None]:
         """Start a turn once the previous one, if it is being cancelled, has finished its cleanup."""
         while self.busy:
             self._check_free()
@@ -188,14 +237,17 @@ class Session:
         self._turn = asyncio.get_running_loop().create_task(self._run_turn(prompt, emit))
         return self._turn
 
-    async def _run_turn(self, prompt: str, emit: Emit) -> None:
-        self._messages.append(UserMessage(content=prompt))
+    async def _run_turn(self, prompt: UserMessage, emit: Emit) -> None:
+        meter = TurnMeter()  # times the turn from what it emits, tools included
+        emit = meter.watching(emit)
+        self._messages.append(prompt)
         step = 0
         reason: TurnReason = "done"
         detail: str | None = None
         builder = MessageBuilder()
         dispatcher: Dispatcher | None = None
         try:
+            await self.mcp.start()  # the servers given to Session(mcp=...), at the first turn
             while True:
                 if step == self.max_steps:
                     reason = "max_steps"
@@ -203,12 +255,14 @@ class Session:
                     break
                 step += 1
                 emit(StepStarted(step=step))
-                builder = MessageBuilder()
                 dispatcher = Dispatcher(
                     self.tools, self._replays, self._approvals, emit, timeout=self.tool_timeout
                 )
                 request = ModelRequest(
-                    messages=self._sent_history(), tools=self.tools.specs(), system=self.system
+                    messages=self._sent_history(),
+                    tools=self.tools.specs(),
+                    system=self.system,
+                    reasoning=self.reasoning,
                 )
                 stream = parse_stream(
                     self.model.wire,
@@ -219,6 +273,7 @@ class Session:
                     made_up_ids=self._made_up_ids,
                     text_tool_calls=self.text_tool_calls,
                 )
+                builder = MessageBuilder(stream)  # the stream keeps what no event carries: signatures
                 async for event in stream:
                     builder.add(event)
                     emit(event)
@@ -236,12 +291,24 @@ class Session:
             reason, detail = "cancelled", "stopped by the user"
             if dispatcher is not None:
                 self._record(builder.message(), await dispatcher.cancel())
+        except MCPServerError as exc:  # a server of Session(mcp=...) did not start; the next turn tries again
+            reason, detail = "error", str(exc)
         except Exception as exc:  # a bug must end the turn visibly, never kill the kernel's loop
             log.exception("nbstream turn failed")
             reason, detail = "error", f"internal error: {type(exc).__name__}: {exc}"
             if dispatcher is not None:
                 self._record(builder.message(), await dispatcher.cancel())
-        emit(TurnFinished(reason=reason, steps=step, message=detail))
+        emit(TurnFinished(reason=reason, steps=step, message=detail, metrics=self._measured(meter)))
+
+    def _measured(self, meter: TurnMeter) -> TurnMetrics | None:
+        """The turn's metrics, added to the chat's; ``None`` if measuring failed (the turn still finishes)."""
+        try:
+            metrics = meter.finish(self._pricing)
+        except Exception:
+            log.exception("nbstream: measuring the turn failed")
+            return None
+        self._metrics = self._metrics.plus(metrics)
+        return metrics
 
     def _sent_history(self) -> list[Message]:
         if self.text_tool_calls is None:
@@ -251,9 +318,10 @@ class Session:
         return text_call_history(self._messages, self.text_tool_calls)
 
     def _record(self, message: AssistantMessage, results: list[ToolResultMessage]) -> None:
-        """Keep what the provider can take back: a response that said nothing (an HTTP error, a drop before the
-        first byte) would be an empty assistant message, which OpenAI rejects, breaking every later turn."""
-        if message.text or message.tool_calls:
+        """Keep what arrived: a response that said nothing (an HTTP error, a drop before the first byte) is
+        no message at all. One that only reasoned (cut while it thought) is kept for people; requests leave it
+        out (``without_empty``): no provider takes reasoning alone back."""
+        if message.text or message.tool_calls or message.reasoning:
             self._messages.append(message)
         self._messages.extend(results)
 
@@ -304,7 +372,7 @@ class TurnStream(AsyncIterator[Event]):
     Leaving the loop early (``break``, an exception, a cancelled cell) or ``aclose()`` stops the turn.
     """
 
-    def __init__(self, session: Session, prompt: str) -> None:
+    def __init__(self, session: Session, prompt: UserMessage) -> None:
         self._session = session
         self._prompt = prompt
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()

@@ -5,7 +5,8 @@ definitions inlined (only self-recursive models keep a ``$defs`` entry, since th
 Validation goes through a pydantic model built with ``create_model``; every field is aliased to its parameter
 name so that names such as ``schema``, ``copy`` or ``_private`` cannot clash with pydantic's own attributes.
 Keywords fixed by ``functools.partial`` (an API key, a connection) are left out: the model neither sees them,
-not even as defaults, nor can set them.
+not even as defaults, nor can set them. So is a parameter annotated ``nbstream.Progress`` (or ``Progress |
+None``): the binding names it (``ArgumentBinding.progress``) and the call's reporter is passed there.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import PydanticJsonSchemaWarning
 
 from ._docstrings import parse_docstring
+from ._progress import Progress
 
 __all__ = ["ArgumentBinding", "bind_function", "describe_validation_error"]
 
@@ -54,6 +56,8 @@ class ArgumentBinding:
 
     model: type[BaseModel]
     parameters: tuple[_Parameter, ...]
+    progress: str | None = None
+    """The parameter that takes the call's ``Progress`` reporter, if the function declares one."""
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Validated keyword arguments; raises ``pydantic.ValidationError``.
@@ -135,8 +139,17 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
     bound = _partial_keywords(fn)
     fields: dict[str, Any] = {}
     parameters: list[_Parameter] = []
+    progress: str | None = None
     for index, param in enumerate(signature.parameters.values()):
         if param.name in bound:  # the signature shows it as a keyword-only default: the value itself
+            continue
+        if _is_progress(param.annotation):
+            if param.kind is param.POSITIONAL_ONLY or progress is not None:
+                raise TypeError(
+                    f"tool {tool_name}: {param.name!r} cannot take the progress reporter: "
+                    "a tool has at most one Progress parameter, and it must be passable by keyword"
+                )
+            progress = param.name
             continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             star = "*" if param.kind is param.VAR_POSITIONAL else "**"
@@ -164,7 +177,20 @@ def bind_function(fn: Callable[..., Any], tool_name: str) -> tuple[ArgumentBindi
         model = create_model(f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     except PydanticUserError as exc:
         raise TypeError(f"tool {tool_name}: {_culprit(fields, parameters)}{exc}") from exc
-    return ArgumentBinding(model, tuple(parameters)), description
+    return ArgumentBinding(model, tuple(parameters), progress), description
+
+
+def _is_progress(annotation: Any) -> bool:
+    """``Progress``, ``Progress | None``, ``Optional[Progress]`` or ``Annotated[Progress, ...]``."""
+    if annotation is Progress:
+        return True
+    origin, args = typing_extensions.get_origin(annotation), typing_extensions.get_args(annotation)
+    if origin is Annotated:
+        return _is_progress(args[0])
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        others = [arg for arg in args if arg is not type(None)]
+        return len(others) == 1 and _is_progress(others[0])
+    return False
 
 
 def _culprit(fields: dict[str, Any], parameters: list[_Parameter]) -> str:

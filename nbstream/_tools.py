@@ -7,16 +7,27 @@ model. What the session can rely on, whatever the tool does:
 
 - ``validate`` raises only ``ToolFailure`` (``invalid_arguments``), even when a pydantic validator raises
   ``KeyError`` or anything else. Keywords bound with ``functools.partial`` are neither shown nor settable.
-- ``invoke`` returns the result as text, or raises ``ToolFailure`` or ``CancelledError``. Any exception of the
-  tool is an ``exception`` failure of that call alone, including ``StopIteration``, ``KeyboardInterrupt`` and
-  ``SystemExit``: the event loop lives on.
+- ``run`` returns the result as text and images (``invoke``: the text alone), or raises ``ToolFailure`` or
+  ``CancelledError``. Any exception of the tool is an ``exception`` failure of that call alone, including
+  ``StopIteration``, ``KeyboardInterrupt`` and ``SystemExit``: the event loop lives on.
 - Deadlines hold: on timeout or cancellation a tool gets ``_GRACE`` seconds to unwind, then ``invoke`` returns
   without it. A thread cannot be killed and a task may swallow its cancellation: such a tool is left behind,
   its late result or exception dropped quietly.
 - A returned coroutine or other awaitable is awaited, so a plain ``def`` may return ``fetch_async(...)``. A
   returned generator or other iterator is an error that says to return a list: it holds no data yet.
 - Results are cut at 20,000 characters, and making the text costs time bounded by that limit, not by the size
-  of the value, so a huge return value cannot stall the loop (``_results``).
+  of the value, so a huge return value cannot stall the loop (``_results``). Images among the returned value
+  (a figure, a PIL image, image bytes...) are converted off the loop, in a thread; one that cannot be sent
+  (past ``MAX_IMAGE_BYTES``) fails the call with a message saying so.
+- Progress: a parameter annotated ``Progress`` gets the call's reporter (``run(progress=...)``, a silent one
+  when none is given), never a value from the model; the reporter is also ``current_progress()`` for the whole
+  call, in its task or thread.
+- A generator function (``def`` with ``yield``) is a *generator tool*: it runs in its thread like any ``def``;
+  each value it yields is a progress update (``_progress.report_yielded``) and its ``return`` value is the
+  result. On a timeout or a stop it is closed at its next ``yield`` (``GeneratorExit`` there, so its ``finally``
+  blocks run); a thread cannot be interrupted between two yields. An async generator function cannot return a
+  value, so it is refused when the tool is made (``ConfigurationError``): declare a ``progress: Progress``
+  parameter in an ``async def`` instead.
 - A registry never hides one function behind another of the same name (see ``ToolRegistry``).
 - A call runs in its caller's context (a task inherits it; a ``def`` tool's thread gets a copy), which is how
   the dispatcher captures what each call prints or logs (``_capture``).
@@ -34,7 +45,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, overload
 
@@ -44,17 +55,17 @@ from ._errors import ConfigurationError, NbstreamError
 from ._events import ToolErrorKind
 from ._loop import explain_foreign_loop
 from ._model import ToolSpec
-from ._results import serialize_result
+from ._progress import Progress, report_yielded, reporting
+from ._results import ToolReturn, has_images, serialize_result, tool_return
 from ._tool_schema import (
     ArgumentBinding,
     bind_function,
     describe_validation_error,
     function_name,
-    function_origin,
     json_schema,
 )
 
-__all__ = ["Tool", "ToolFailure", "ToolRegistry", "serialize_result", "tool"]
+__all__ = ["Tool", "ToolFailure", "serialize_result", "tool"]
 
 log = logging.getLogger("nbstream")
 
@@ -102,6 +113,12 @@ class Tool:
             or self.timeout <= 0
         ):
             raise ValueError(f"tool {self.name}: timeout must be a positive number of seconds or None")
+        if _has_flag(self.function, inspect.isasyncgenfunction):
+            raise ConfigurationError(
+                f"tool {self.name} is an async generator function, which cannot return a result: "
+                "make it an async def that returns the result, and report progress through a parameter "
+                "annotated nbstream.Progress (def f(..., progress: Progress))"
+            )
         if self._binding is None:
             object.__setattr__(self, "_binding", bind_function(self.function, self.name)[0])
 
@@ -142,8 +159,12 @@ class Tool:
 
     @property
     def is_async(self) -> bool:
-        call = getattr(self.function, "__call__", None)  # noqa: B004 - an object with an async __call__
-        return inspect.iscoroutinefunction(self.function) or inspect.iscoroutinefunction(call)
+        return _has_flag(self.function, inspect.iscoroutinefunction)
+
+    @property
+    def is_generator(self) -> bool:
+        """A generator tool: its yields are progress, its ``return`` value the result."""
+        return _has_flag(self.function, inspect.isgeneratorfunction)
 
     @property
     def spec(self) -> ToolSpec:
@@ -167,15 +188,30 @@ class Tool:
             message = f"invalid arguments for {self.name}: a validator raised {_exception_text(exc)}"
             raise ToolFailure("invalid_arguments", message) from exc
 
-    async def invoke(self, kwargs: dict[str, Any], *, timeout: float | None) -> str:
-        """Run the tool with validated ``kwargs``; the serialized result, or ``ToolFailure``.
+    async def invoke(
+        self, kwargs: dict[str, Any], *, timeout: float | None, progress: Progress | None = None
+    ) -> str:
+        """The text of ``run``'s result (its images left out)."""
+        return (await self.run(kwargs, timeout=timeout, progress=progress)).text
+
+    async def run(
+        self, kwargs: dict[str, Any], *, timeout: float | None, progress: Progress | None = None
+    ) -> ToolReturn:
+        """Run the tool with validated ``kwargs``; its result as text and images, or ``ToolFailure``.
 
         The tool's own ``timeout`` wins over the argument. Cancelling the caller cancels an async tool (giving
-        it ``_GRACE`` seconds to unwind) or drops a sync tool's result; the ``CancelledError`` propagates.
+        it ``_GRACE`` seconds to unwind), closes a generator tool at its next ``yield``, or drops a sync tool's
+        result; the ``CancelledError`` propagates. ``progress`` is the call's reporter (see the module
+        docstring).
         """
         limit = self.timeout if self.timeout is not None else timeout
-        args, named = self._bound().split(kwargs)
-        task = asyncio.ensure_future(self._run(args, named))
+        binding = self._bound()
+        args, named = binding.split(kwargs)
+        reporter = progress if progress is not None else Progress()
+        if binding.progress is not None:
+            named[binding.progress] = reporter
+        with reporting(reporter) if progress is not None else contextlib.nullcontext(reporter):
+            task = asyncio.ensure_future(self._run(args, named, reporter))  # the task copies the context now
         try:
             done, _ = await asyncio.wait({task}, timeout=limit)
         except asyncio.CancelledError:
@@ -193,21 +229,37 @@ class Tool:
             raise ToolFailure(
                 "exception", explain_foreign_loop(failure) or _exception_text(failure)
             ) from failure
-        return serialize_result(task.result())
+        return task.result()
 
-    async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    async def _run(self, args: tuple[Any, ...], kwargs: dict[str, Any], progress: Progress) -> ToolReturn:
+        # set when the call ends: a generator tool still running is closed at its next yield
+        stopped = threading.Event()
+        thread_name = f"nbstream-tool:{self.name}"
         try:
             if self.is_async:
                 value = self.function(*args, **kwargs)
+            elif self.is_generator:
+                driven = (self.function, args, kwargs, progress, stopped)
+                value = await _run_in_thread(_drive_generator, driven, {}, thread_name)
             else:
-                value = await _run_in_thread(self.function, args, kwargs, f"nbstream-tool:{self.name}")
+                value = await _run_in_thread(self.function, args, kwargs, thread_name)
             if inspect.isawaitable(value):  # also a sync def (or lambda) that returns a coroutine
                 value = await value
         except (KeyboardInterrupt, SystemExit) as exc:  # a task re-raises these out of the loop, ending it
             raise ToolFailure("exception", _exception_text(exc)) from None
+        finally:
+            stopped.set()
         if isinstance(value, (Iterator, AsyncIterator)):
             raise ToolFailure("exception", _not_data(self.name, value))
-        return value
+        if not has_images(value):
+            return tool_return(value)
+        try:  # rendering a figure or encoding a large image must not hold up the loop
+            return await _run_in_thread(tool_return, (value,), {}, f"nbstream-image:{self.name}")
+        except ToolFailure:
+            raise
+        except Exception as exc:
+            message = f"{self.name} returned an image that cannot be sent: {_exception_text(exc)}"
+            raise ToolFailure("exception", message) from exc
 
     async def _stop(self, task: asyncio.Future[Any]) -> None:
         """Cancel the call and give it ``_GRACE`` seconds to unwind; one that ignores that is left behind."""
@@ -238,6 +290,34 @@ class Tool:
             ]
         )
         return f"Tool({self.name!r}{options})"
+
+
+def _has_flag(fn: Callable[..., Any], test: Callable[[Any], bool]) -> bool:
+    """``test`` (``inspect.iscoroutinefunction``...) of a function, or of a callable object's ``__call__``."""
+    return test(fn) or test(getattr(fn, "__call__", None))  # noqa: B004 - an object with such a __call__
+
+
+def _drive_generator(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    progress: Progress,
+    stopped: threading.Event,
+) -> Any:
+    """Run a generator tool to its ``return`` value, reporting what it yields (in the tool's thread); closed at
+    its next yield once ``stopped`` is set, and on any error."""
+    generator = fn(*args, **kwargs)
+    try:
+        while True:
+            try:
+                yielded = next(generator)
+            except StopIteration as end:
+                return end.value
+            if stopped.is_set():
+                return None
+            report_yielded(progress, yielded)
+    finally:
+        generator.close()
 
 
 def _exception_text(exc: BaseException) -> str:
@@ -328,92 +408,3 @@ def tool(
         )
 
     return make(fn) if fn is not None else make
-
-
-class ToolRegistry:
-    """The tools a session offers, by name.
-
-    Adding a name again replaces the tool when both run the same code, judged by ``module.qualname``:
-    re-running a notebook cell makes a new function object and must just work. So a method counts as its
-    class's function whatever the instance: ``Database(...).query`` added again from a re-run cell (a new
-    instance) replaces the old one. Different code under one name (``sales.query`` and ``users.query``) is a
-    ``ConfigurationError``, since one would silently hide the other. Nothing in one list given to the
-    constructor can be a re-run, so there any two different callables under one name are an error, methods of
-    two instances included.
-
-    Copy-on-write: writers build a new dict under a lock, readers (the session loop) use whichever dict is
-    current, so the notebook thread may register tools while a turn runs.
-    """
-
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
-        self._lock = threading.Lock()
-        self._tools: dict[str, Tool] = {}
-        given: dict[str, Tool] = {}
-        for item in tools:
-            made = self.add(item)
-            first = given.setdefault(made.name, made)
-            if first.function != made.function:
-                raise _name_clash(first, made)
-
-    def add(self, tool: Tool | Callable[..., Any], **options: Any) -> Tool:
-        """Register ``tool``; raises ``ConfigurationError`` if its name belongs to a different function."""
-        made = tool if isinstance(tool, Tool) and not options else Tool.from_function(tool, **options)
-        with self._lock:
-            earlier = self._tools.get(made.name)
-            if earlier is not None and function_origin(earlier.function) != function_origin(made.function):
-                raise _name_clash(earlier, made)
-            self._tools = {**self._tools, made.name: made}
-        return made
-
-    @overload
-    def tool(self, fn: Callable[..., Any], /) -> Tool: ...
-
-    @overload
-    def tool(self, /, **options: Any) -> Callable[[Callable[..., Any]], Tool]: ...
-
-    def tool(
-        self, fn: Callable[..., Any] | None = None, /, **options: Any
-    ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-        """Decorator that registers: ``@registry.tool`` or ``@registry.tool(timeout=5)``."""
-
-        def register(function: Callable[..., Any]) -> Tool:
-            return self.add(function, **options)
-
-        return register(fn) if fn is not None else register
-
-    def remove(self, name: str) -> None:
-        with self._lock:
-            if name not in self._tools:
-                raise KeyError(f"no tool named {name!r}; the tools are: {', '.join(self._tools) or 'none'}")
-            self._tools = {key: value for key, value in self._tools.items() if key != name}
-
-    def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
-
-    def specs(self) -> list[ToolSpec]:
-        return [item.spec for item in self._tools.values()]
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._tools)
-
-    def __iter__(self) -> Iterator[Tool]:
-        return iter(list(self._tools.values()))
-
-    def __len__(self) -> int:
-        return len(self._tools)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._tools
-
-    def __repr__(self) -> str:
-        return f"ToolRegistry({self.names!r})"
-
-
-def _name_clash(earlier: Tool, made: Tool) -> ConfigurationError:
-    first, second = function_origin(earlier.function), function_origin(made.function)
-    both = f"{first} and {second}" if first != second else f"{first} twice, as two different objects"
-    return ConfigurationError(
-        f"two different functions are named {made.name!r}: {both}; give one of them another name "
-        "with tool(name=...) or Tool.from_function(fn, name=...)"
-    )

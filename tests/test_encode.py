@@ -11,9 +11,10 @@ from helpers import fixture, split
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbstream._encode import Action, Call, Pause, Say, Scheduled, encode_step
-from nbstream._events import TextDelta, ToolCallReady
-from nbstream._messages import AssistantMessage
+from nbstream._encode import Action, Call, Pause, Say, Scheduled, Think, encode_step
+from nbstream._encode._base import sealed
+from nbstream._events import ReasoningDelta, TextDelta, ToolCallReady
+from nbstream._messages import AssistantMessage, Reasoning
 from nbstream._parse import collect, parse_stream
 from nbstream._providers import WIRE_FORMATS, WireFormat, for_wire
 
@@ -223,6 +224,7 @@ def test_sse_events_use_the_recorded_field_names(wire: WireFormat, recording: st
 def test_openai_chat_chunks_nest_like_the_recorded_ones() -> None:
     recorded = [p for _, p in sse_payloads(fixture("openai_chat_parallel_tool_calls.sse"))]
     recorded += [p for _, p in sse_payloads(fixture("openai_chat_text_only.sse"))]
+    recorded += [p for _, p in sse_payloads(fixture("openai_chat_reasoning_content_tool_call.sse"))]
     ours = [p for _, p in sse_payloads(b"".join(f.data for f in frames("openai-chat", STEP)))]
 
     def shapes(payloads: list[dict[str, Any]]) -> dict[str, set[str]]:
@@ -304,3 +306,105 @@ def test_malformed_frame_is_reported_as_malformed(wire: WireFormat) -> None:
         json.loads(frame.split(b"data:", 1)[-1])
     events = list(parse_stream(wire, [frame]))
     assert any(getattr(e, "kind", None) == "malformed" for e in events)
+
+
+# --- reasoning (Think) ------------------------------------------------------------------------------------
+
+THINKING = [
+    Think("Two numbers to add: I will call slow_sum.", chunk=2),
+    Say("Adding."),
+    Call("slow_sum", {"a": 2, "b": 3}),
+    Say("Running."),
+]
+
+
+def test_think_streams_like_say_and_rejects_what_say_rejects() -> None:
+    assert Think("one two three", chunk=2).deltas() == Say("one two three", chunk=2).deltas()
+    assert Think("x", over=2.0).delta_delay(4) == 0.5
+    with pytest.raises(ValueError, match=r"Think\(chunk=0\)"):
+        Think("x", chunk=0)
+    with pytest.raises(ValueError, match="Think takes delay= or over="):
+        Think("x", delay=0.1, over=1.0)
+    assert not isinstance(Think("x"), Say)  # never encoded as text
+
+
+@pytest.mark.parametrize("wire", WIRE_FORMATS)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_every_wire_round_trips_reasoning_before_text_and_a_call(wire: WireFormat, seed: int) -> None:
+    body = b"".join(f.data for f in frames(wire, THINKING))
+    rng = random.Random(seed)
+    stream = parse_stream(wire, split(body, rng.sample(range(1, len(body)), len(body) // 7)))
+    events = list(stream)
+    message = collect(events)
+    assert [block.text for block in stream.reasoning] == ["Two numbers to add: I will call slow_sum."]
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == THINKING[0].text
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert all(i < first_text for i, e in enumerate(events) if isinstance(e, ReasoningDelta))
+    assert message.text == "Adding.Running." and [c.name for c in message.tool_calls] == ["slow_sum"]
+
+
+def test_each_wire_seals_the_reasoning_where_its_api_does() -> None:
+    """Anthropic signs the thinking block, Responses encrypts the item; Chat and Ollama send text only. The
+    seal is a hash of the text: the same thinking gets the same seal, other thinking another."""
+
+    def block(wire: WireFormat, text: str) -> Reasoning:
+        stream = parse_stream(wire, [f.data for f in frames(wire, [Think(text), Say("ok")])])
+        list(stream)
+        (only,) = stream.reasoning
+        return only
+
+    signed, again, other = (block("anthropic", text) for text in ("Hmm.", "Hmm.", "Hmm!"))
+    assert signed.signature and signed.signature == again.signature != other.signature
+    assert signed.signature == sealed("Hmm.")
+    item = block("openai-responses", "Hmm.")
+    assert item.id == "rs_script_1_0" and item.encrypted == sealed("Hmm.", prefix="gAAAAA")
+    for wire in ("openai-chat", "ollama"):
+        assert block(wire, "Hmm.") == Reasoning(text="Hmm.")
+
+
+@pytest.mark.parametrize(
+    ("wire", "recording"),
+    [
+        ("anthropic", "anthropic_thinking_text.sse"),
+        ("openai-responses", "openai_responses_reasoning_function_call.sse"),
+    ],
+)
+def test_reasoning_events_use_the_recorded_field_names(wire: WireFormat, recording: str) -> None:
+    recorded = [p for _, p in sse_payloads(fixture(recording))]
+    ours = [p for _, p in sse_payloads(b"".join(f.data for f in frames(wire, THINKING)))]
+
+    def kind(payload: dict[str, Any]) -> str:
+        delta = payload.get("delta")
+        block = payload.get("content_block") or payload.get("item")
+        inner = delta if isinstance(delta, dict) else block if isinstance(block, dict) else {}
+        return f"{payload['type']}/{inner.get('type', '')}"
+
+    theirs, mine = keys_by_type(recorded, kind), keys_by_type(ours, kind)
+    thinking = {name for name in mine if "thinking" in name or "signature" in name or "reasoning" in name}
+    assert len(thinking) >= 3, sorted(mine)
+    for name in thinking:
+        assert name in theirs, name
+        assert mine[name] <= theirs[name], (name, mine[name] - theirs[name])
+
+    def inner(payloads: list[dict[str, Any]]) -> dict[str, set[str]]:
+        found = [p.get(key) for p in payloads for key in ("delta", "item", "content_block")]
+        return keys_by_type([value for value in found if isinstance(value, dict)], lambda p: p.get("type"))
+
+    inner_mine, inner_theirs = inner(ours), inner(recorded)
+    for name in ("thinking_delta", "signature_delta", "reasoning"):
+        if name in inner_mine:
+            assert inner_mine[name] <= inner_theirs[name], (name, inner_mine[name] - inner_theirs[name])
+
+
+def test_chat_and_ollama_reasoning_look_like_the_recorded_lines() -> None:
+    recorded = [p for _, p in sse_payloads(fixture("openai_chat_reasoning_content_tool_call.sse"))]
+    ours = [p for _, p in sse_payloads(b"".join(f.data for f in frames("openai-chat", THINKING)))]
+    delta = next(p["choices"][0]["delta"] for p in ours if "reasoning_content" in p["choices"][0]["delta"])
+    recorded_delta = next(
+        p["choices"][0]["delta"] for p in recorded if p["choices"][0]["delta"].get("reasoning_content")
+    )
+    assert set(delta) <= set(recorded_delta) and delta["content"] is None
+    lines = [json.loads(line) for line in fixture("ollama_chat_thinking_tool_call.ndjson").splitlines()]
+    mine = json.loads(frames("ollama", THINKING)[0].data)
+    assert set(mine) <= set(lines[0]) | {"created_at"} and set(mine["message"]) == set(lines[0]["message"])

@@ -29,6 +29,7 @@ def test_the_matrix_covers_every_fault_the_issue_names() -> None:
         "truncated", "provider error", "401", "404", "429", "500", "503", "529", "slow headers",
         "id-less calls in two responses", "one id, new arguments", "one id, two calls", "whole arguments",
         "not a stream", "redirect", "oversized line", "failed turn, then a good one", "token limit",
+        "reasoning, then a call", "dropped mid-reasoning",
     ):  # fmt: skip
         assert fault in names
     assert len({row.name for row in FAULTS}) == len(FAULTS)
@@ -53,6 +54,18 @@ async def test_the_checks_catch_every_way_an_outcome_can_be_wrong() -> None:
         assert symptom in found
     slow = replace(clean, expect=Expected("done", max_seconds=0.0))
     assert any("took" in problem for problem in (await run_case("ollama", slow)).problems)
+
+
+async def test_the_reasoning_checks_catch_reasoning_lost_or_invented() -> None:
+    """The reasoning row judged as if nothing was thought, and the drop row as if all of it arrived."""
+    reasoned = next(row for row in FAULTS if row.name == "reasoning, then a call")
+    outcome = await run_case("openai-responses", replace(reasoned, expect=Expected("done", reasoning="none")))
+    assert "streamed reasoning" in "\n".join(outcome.problems)
+    assert "the history keeps reasoning" in "\n".join(outcome.problems)
+    dropped = next(row for row in FAULTS if row.name == "dropped mid-reasoning")
+    everything = replace(dropped.expected("ollama"), reasoning="all")
+    problems = (await run_case("ollama", replace(dropped, expect=everything))).problems
+    assert any(problem.startswith("streamed reasoning") for problem in problems)
 
 
 def test_a_wrong_outcome_makes_the_command_fail(

@@ -4,7 +4,8 @@ Hypothesis mutates every recorded fixture (byte flips, truncation, duplicated, d
 frames, random chunking, a fault from the byte source) and generates frames of the right envelope whose fields
 hold random JSON. Whatever the input, a response's events must obey the event contract: exactly one terminal
 event, last; every event serializes and reads back; each call starts once, then is readied once with either
-arguments or an error; ``collect`` agrees with the events. Splitting the bytes differently, switching previews
+arguments or an error; ``collect`` agrees with the events; the reasoning blocks a stream keeps hold the
+reasoning shown, each piece once. Splitting the bytes differently, switching previews
 off, or reading through the async path must not change the events.
 
 ``NBSTREAM_FUZZ_SCALE=10`` runs ten times as many cases (the default totals a little over 10,000); add
@@ -32,13 +33,16 @@ from nbstream._events import (
     EVENTS,
     Event,
     MessageFinished,
+    ReasoningDelta,
     StreamError,
     ToolArgumentsDelta,
     ToolCallReady,
     ToolCallStarted,
 )
+from nbstream._messages import Reasoning
 from nbstream._parse import collect, parse_stream
 from nbstream._providers import WireFormat, for_wire
+from nbstream._reasoning import BLOCK_SEPARATOR
 
 
 def _ndjson(wire: WireFormat) -> bool:
@@ -59,7 +63,7 @@ STREAMS: dict[str, tuple[WireFormat, bytes]] = {
 }
 FRAMES: dict[str, list[bytes]] = {name: _frames(wire, data) for name, (wire, data) in STREAMS.items()}
 ALL_FRAMES: list[bytes] = [frame for frames in FRAMES.values() for frame in frames]
-assert len(STREAMS) == 17, sorted(STREAMS)  # every shared fixture, so a new one is fuzzed too
+assert len(STREAMS) == 26, sorted(STREAMS)  # every shared fixture, so a new one is fuzzed too
 
 Stream = tuple[WireFormat, bytes, list[int]]
 """A wire format, the stream's bytes, and where the byte source cuts them."""
@@ -200,14 +204,17 @@ _FIELDS = [
     "finish_reason", "usage", "error", "message", "done", "done_reason", "item", "item_id", "call_id",
     "output_index", "partial_json", "text", "content_block", "stop_reason", "response", "object",
     "incomplete_details", "reason", "code", "input_tokens", "output_tokens", "prompt_tokens",
-    "completion_tokens", "prompt_eval_count", "eval_count",
+    "completion_tokens", "prompt_eval_count", "eval_count", "thinking", "signature", "data",
+    "reasoning_content", "reasoning", "summary", "summary_index", "content_index", "encrypted_content",
 ]  # fmt: skip
 _TYPES = [
     "message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta",
     "message_stop", "error", "text", "tool_use", "text_delta", "input_json_delta", "function_call",
     "response.output_text.delta", "response.output_item.added", "response.function_call_arguments.delta",
     "response.output_item.done", "response.completed", "response.incomplete", "response.failed",
-    "overloaded_error", "rate_limit_error",
+    "overloaded_error", "rate_limit_error", "thinking", "redacted_thinking", "thinking_delta",
+    "signature_delta", "reasoning", "summary_text", "response.reasoning_summary_text.delta",
+    "response.reasoning_text.delta",
 ]  # fmt: skip
 _ODD_TEXT = ["", " ", "\ud800", "x\udfffy", "\ud83d", "{", '{"a": ', '"}', "[DONE]", "\\u00", "\x00", "null"]
 _DEEP_TEXT = ['{"a": ' * 150 + "1" + "}" * 150, "[" * 300, '{"a": [' + "[" * 250 + "]" * 250 + "]}"]
@@ -404,6 +411,8 @@ def check_response(events: list[Event], *, previews: bool) -> None:
 
     message = collect(events)
     assert message.text == texts(events)
+    shown = "".join(event.text for event in events if isinstance(event, ReasoningDelta))
+    assert "".join(block.text for block in message.reasoning) == shown
     by_position = sorted(readied.values(), key=lambda call: call.position)
     assert [call.id for call in message.tool_calls] == [call.id for call in by_position]
     terminal = events[-1]
@@ -415,6 +424,16 @@ def check_response(events: list[Event], *, previews: bool) -> None:
         assert message.error is None and message.stop_reason == terminal.stop_reason
 
 
+def check_blocks(events: list[Event], blocks: list[Reasoning]) -> None:
+    """The blocks a stream keeps hold every piece of reasoning shown, each once: the deltas are the blocks'
+    texts, with a blank line before the first piece of a block that follows another's."""
+    shown = "".join(event.text for event in events if isinstance(event, ReasoningDelta))
+    kept = sum(len(block.text) for block in blocks)
+    separators = len(shown) - kept
+    assert separators % len(BLOCK_SEPARATOR) == 0
+    assert 0 <= separators // len(BLOCK_SEPARATOR) < max(1, sum(bool(block.text) for block in blocks))
+
+
 def check_stream(
     wire: WireFormat, data: bytes, cuts: list[int], *, previews: bool, fault_at: int | None = None
 ) -> list[Event]:
@@ -423,9 +442,11 @@ def check_stream(
     check_response(whole, previews=previews)
 
     source = _Source(split(data, cuts), None)
-    chunked = list(parse_stream(wire, source, previews=previews, provider="fuzz"))
+    stream = parse_stream(wire, source, previews=previews, provider="fuzz")
+    chunked = list(stream)
     assert source.closed
     assert _dump(chunked) == _dump(whole), "the events depend on how the bytes were split"
+    check_blocks(chunked, stream.reasoning)
 
     other = list(parse_stream(wire, [data], previews=not previews, provider="fuzz"))
     check_response(other, previews=not previews)
@@ -538,7 +559,9 @@ def test_async_path(
     assert source.closed
     check_response(events, previews=previews)
     assert _dump(events) == _dump(expected)
-    assert message == collect(expected).model_dump_json().encode()
+    # collect over a stream keeps its reasoning blocks whole, on either path
+    whole = collect(parse_stream(wire, _Source(split(data, cuts), fault_at), previews=previews))
+    assert message == whole.model_dump_json().encode()
 
 
 @st.composite

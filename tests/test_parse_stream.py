@@ -31,7 +31,7 @@ from nbstream._events import (
     ToolRunning,
     TurnFinished,
 )
-from nbstream._messages import AssistantMessage, StreamFailure, TokenUsage, ToolCall
+from nbstream._messages import AssistantMessage, Reasoning, StreamFailure, TokenUsage, ToolCall
 from nbstream._parse import EventStream, SyncEventStream, collect, parse_stream
 from nbstream._providers import for_wire
 
@@ -66,7 +66,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="length",
         raw_stop_reason="max_tokens",
-        usage=TokenUsage(input_tokens=450, output_tokens=124),
+        usage=TokenUsage(input_tokens=450, output_tokens=124, cached_tokens=0),
     ),
     "anthropic_text_then_tool_use.sse": AssistantMessage(
         text="I'll check the current weather in Paris for you.",
@@ -80,7 +80,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="tool_use",
-        usage=TokenUsage(input_tokens=377, output_tokens=65),
+        usage=TokenUsage(input_tokens=377, output_tokens=65, cached_tokens=0),
     ),
     "anthropic_tool_no_args.sse": AssistantMessage(
         text="I'll update the issue list for you.",
@@ -91,7 +91,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="tool_use",
-        usage=TokenUsage(input_tokens=565, output_tokens=48),
+        usage=TokenUsage(input_tokens=565, output_tokens=48, cached_tokens=0),
     ),
     "ollama_chat_tool_call.ndjson": AssistantMessage(
         tool_calls=[
@@ -224,7 +224,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="completed",
-        usage=TokenUsage(input_tokens=467, output_tokens=26),
+        usage=TokenUsage(input_tokens=467, output_tokens=26, cached_tokens=0),
     ),
     "openai_responses_parallel_tool_calls.sse": AssistantMessage(
         tool_calls=[
@@ -240,7 +240,138 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="completed",
-        usage=TokenUsage(input_tokens=0, output_tokens=0),
+        usage=TokenUsage(input_tokens=0, output_tokens=0, cached_tokens=0),
+    ),
+    # Reasoning, as events alone carry it: its text (test_reasoning.py checks the blocks a stream keeps whole).
+    "anthropic_thinking_text.sse": AssistantMessage(
+        text="925 ÷ 5 = 185",
+        reasoning=[
+            Reasoning(text="The previous result was 925. Now I need to divide that by 5.\n\n925 ÷ 5 = 185")
+        ],
+        stop_reason="stop",
+        raw_stop_reason="end_turn",
+        usage=TokenUsage(input_tokens=69, output_tokens=53, cached_tokens=0),
+    ),
+    "anthropic_redacted_thinking.sse": AssistantMessage(  # redacted thinking has no text: no event shows it
+        text="I notice that you've sent what appears to be some kind of test string or command. I don't have"
+        ' any special "magic string" triggers or backdoor commands that would expose internal systems or'
+        " change my behavior.\n\nI'm Claude, an AI assistant created by Anthropic to be helpful, harmless,"
+        " and honest. How can I assist you today with a legitimate task or question?",
+        stop_reason="stop",
+        raw_stop_reason="end_turn",
+        usage=TokenUsage(input_tokens=92, output_tokens=189, cached_tokens=0),
+    ),
+    "anthropic_thinking_tool_use.sse": AssistantMessage(
+        reasoning=[Reasoning(text="Let me call the tool.")],
+        tool_calls=[
+            ToolCall(
+                id="toolu_second",
+                name="test-tool",
+                arguments={"value": "Sparkle Day"},
+                raw_arguments='{"value":"Sparkle Day"}',
+            )
+        ],
+        stop_reason="tool_calls",
+        raw_stop_reason="tool_use",
+        usage=TokenUsage(input_tokens=17, output_tokens=65),
+    ),
+    "openai_responses_reasoning_function_call.sse": AssistantMessage(
+        reasoning=[
+            Reasoning(
+                text="**Calculating step-by-step using calculator**\n\nI'll compute 12 plus 7, then multiply the"
+                " result by 3, and finally multiply that by 10, reporting the final product."
+            )
+        ],
+        tool_calls=[
+            ToolCall(
+                id="call_AB6AaRZ1FYZB2RwS6A5vbdqn",
+                name="calculator",
+                arguments={"a": 12, "b": 7, "op": "add"},
+                raw_arguments='{"a":12,"b":7,"op":"add"}',
+            )
+        ],
+        stop_reason="tool_calls",
+        raw_stop_reason="completed",
+        usage=TokenUsage(input_tokens=134, output_tokens=28, cached_tokens=0),
+    ),
+    "openai_responses_reasoning_multi_summary.sse": AssistantMessage(
+        text="X",
+        reasoning=[  # six summary parts, one run of deltas: a blank line between the parts
+            Reasoning(
+                text="\n\n".join(
+                    f"**Anonymized summary {n}**\n\nThis is placeholder reasoning text for anonymized fixture"
+                    f" summary index {n}. The actual reasoning content has been redacted; only the streaming"
+                    " structure is preserved for test purposes."
+                    for n in range(6)
+                )
+            )
+        ],
+        stop_reason="stop",
+        raw_stop_reason="completed",
+        usage=TokenUsage(input_tokens=100, output_tokens=500, cached_tokens=0),
+    ),
+    "openai_responses_reasoning_text.sse": AssistantMessage(
+        text="I'll get the current weather information for San Francisco for you.",
+        reasoning=[
+            Reasoning(
+                text="The user is asking for the weather in San Francisco. I have a weather function available"
+                ' that takes a location parameter. The user has provided "San Francisco" as the location, so I'
+                " have all the required information to make the function call."
+            )
+        ],
+        tool_calls=[
+            ToolCall(
+                id="call_2025306790300011",
+                name="weather",
+                arguments={"location": "San Francisco"},
+                raw_arguments='{"location":"San Francisco"}',
+            )
+        ],
+        stop_reason="tool_calls",
+        raw_stop_reason="completed",
+        usage=TokenUsage(input_tokens=182, output_tokens=61, cached_tokens=2),
+    ),
+    "openai_chat_reasoning_content_tool_call.sse": AssistantMessage(
+        reasoning=[
+            Reasoning(
+                text="The user is asking for the weather in San Francisco. I need to use the weather tool to get"
+                " this information. Let me invoke the weather tool with the location parameter set to"
+                ' "San Francisco".'
+            )
+        ],
+        tool_calls=[
+            ToolCall(
+                id="call_00_ioIn7yN9p1ZOMNpDLwd4MgAF",
+                name="weather",
+                arguments={"location": "San Francisco"},
+                raw_arguments='{"location": "San Francisco"}',
+            )
+        ],
+        stop_reason="tool_calls",
+        raw_stop_reason="tool_calls",
+        usage=TokenUsage(input_tokens=339, output_tokens=83, cached_tokens=320),
+    ),
+    "openai_chat_reasoning_field.sse": AssistantMessage(
+        text="My answer is correct",
+        reasoning=[Reasoning(text="Let me consider this carefully")],
+        stop_reason="stop",
+        raw_stop_reason="stop",
+        usage=TokenUsage(input_tokens=18, output_tokens=439),
+    ),
+    "ollama_chat_thinking_tool_call.ndjson": AssistantMessage(
+        text="Checking.",
+        reasoning=[Reasoning(text="Hue is a city.")],
+        tool_calls=[
+            ToolCall(
+                id="call_cy3xwkra",
+                name="get_weather",
+                arguments={"city": "Hue"},
+                raw_arguments='{"city":"Hue"}',
+            )
+        ],
+        stop_reason="tool_calls",
+        raw_stop_reason="stop",
+        usage=TokenUsage(input_tokens=272, output_tokens=32),
     ),
 }
 

@@ -216,13 +216,14 @@ async def test_heartbeats_fill_a_slow_tool_without_losing_or_reordering_events()
     assert [e.text for e in events if isinstance(e, TextDelta)] == [
         e.text for e in plain if isinstance(e, TextDelta)
     ]
-    assert events[-1] == TurnFinished(reason="done", steps=2)
+    assert events[-1] == TurnFinished(reason="done", steps=2, metrics=events[-1].metrics)
 
 
 async def test_no_heartbeat_when_switched_off() -> None:
     frames = await collect_frames(to_sse(slow_session(seconds=0.3).send("go"), heartbeat=None))
     assert HEARTBEAT not in frames
-    assert as_events(decode(frames))[-1] == TurnFinished(reason="done", steps=2)
+    last = as_events(decode(frames))[-1]
+    assert isinstance(last, TurnFinished) and (last.reason, last.steps, last.message) == ("done", 2, None)
 
 
 # --- the reader stops: the turn is cancelled -------------------------------------------------------------------

@@ -34,6 +34,7 @@ from nbstream.testing import (
     Say,
     SlowHeaders,
     Stall,
+    Think,
     Truncate,
     demo_steps,
     request_from_json,
@@ -107,6 +108,17 @@ async def test_each_route_streams_what_parse_stream_reads(wire: WireFormat, fram
     assert message.text == STEP_TEXT
     assert [(c.name, c.arguments) for c in message.tool_calls] == [("slow_sum", {"a": 2, "b": 3})]
     assert message.stop_reason == "tool_calls"
+
+
+async def test_a_step_that_thinks_is_kept_as_the_client_reads_it(wire: WireFormat) -> None:
+    """``served`` keeps the responses of the steps that thought (with seeds, re-chunked): the ones later
+    requests must carry the reasoning of; a step without ``Think`` is not kept."""
+    async with ProviderServer([[Say("No thought.")], [Think("Hmm, add."), *STEP]], seed=3) as server:
+        await stream_message(server, wire)
+        message = await stream_message(server, wire)
+    (served,) = server.served
+    assert served.reasoning == message.reasoning  # signatures and encrypted content included
+    assert [b.text for b in served.reasoning] == ["Hmm, add."] and served.tool_calls == message.tool_calls
 
 
 def test_requests_are_recorded_and_base_urls_match_the_providers() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from nbstream._wire._parts import (
     ErrorPart,
     FinishPart,
     Part,
+    ReasoningPart,
     TextPart,
     ToolEndPart,
     ToolPart,
@@ -77,12 +79,27 @@ def texts(*pieces: str) -> list[Part]:
     return [TextPart(p) for p in pieces]
 
 
+def thoughts(key: str | int | None, *pieces: str, id: str | None = None) -> list[Part]:
+    return [ReasoningPart(p, key, id=id) for p in pieces]
+
+
+def opaque(name: str, field: str) -> list[str]:
+    """Every value of ``field`` in a fixture, in order: its long opaque strings (signatures, encrypted data)."""
+    return re.findall(rf'"{field}":"([^"]*)"', fixture(name).decode())
+
+
 def fragments(call_id: str | None, index: int, *pieces: str) -> list[Part]:
     return [ToolPart(call_id, index, arguments=p) for p in pieces]
 
 
 # ----------------------------------------------------------------------------------------------------
 # Fixtures: expected parts written from reading each file.
+
+RS_CODEX = "rs_01830d662ab3856501693c321405c88190be3ab04d5782d5f9"
+RS_AZURE = "rs_anonymized_reasoning_synth_001"
+RS_LMSTUDIO = "rs_3yo6zy4vu4hq6iegqwhn1"
+AZURE_ENCRYPTED = opaque("openai_responses_reasoning_multi_summary.sse", "encrypted_content")
+CODEX_ENCRYPTED = opaque("openai_responses_reasoning_function_call.sse", "encrypted_content")
 
 # fmt: off
 EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
@@ -184,7 +201,7 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 '","', "unit", '":"', "fahren", "heit", '"}',
             ),
             ToolEndPart("call_Q7pq6EfVGRnauPLWSSYBGJ1l", 0),
-            UsagePart(467, 26),
+            UsagePart(467, 26, 0),
             FinishPart("tool_calls", "completed"),
             EndPart(),
         ],
@@ -198,7 +215,7 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ToolPart("call_Dg6WUmFHNeR5JxX1s53s1G4b", 1, "weather", None),
             *fragments("call_Dg6WUmFHNeR5JxX1s53s1G4b", 1, "{", '"location', '":', '"Rome', '"}'),
             ToolEndPart("call_Dg6WUmFHNeR5JxX1s53s1G4b", 1),
-            UsagePart(0, 0),
+            UsagePart(0, 0, 0),
             FinishPart("tool_calls", "completed"),
             EndPart(),
         ],
@@ -217,20 +234,20 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
     "anthropic_text_then_tool_use.sse": (
         "anthropic",
         [
-            UsagePart(377, 1),
+            UsagePart(377, 1, 0),
             *texts("I", "'ll check the current weather in Paris for you."),
             ToolPart("toolu_01NRLabsLyVHZPKxbKvkfSMn", 1, "get_weather", None),
             *fragments(None, 1, "", '{"locati', 'on": "P', "ar", 'is"}'),
             ToolEndPart("toolu_01NRLabsLyVHZPKxbKvkfSMn", 1),
             FinishPart("tool_calls", "tool_use"),
-            UsagePart(377, 65),
+            UsagePart(377, 65, 0),
             EndPart(),  # the file has no blank line after message_stop: dispatched at EOF
         ],
     ),
     "anthropic_incomplete_partial_json_max_tokens.sse": (
         "anthropic",
         [
-            UsagePart(450, 1),
+            UsagePart(450, 1, 0),
             *texts(
                 "I", "'ll create a comprehensive tax guide for", " someone with multiple W2s an",
                 "d save it in a file called taxes.txt. Let", " me do that for you now.",
@@ -244,20 +261,20 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ),
             # no content_block_stop for the tool block: no ToolEndPart
             FinishPart("length", "max_tokens"),
-            UsagePart(450, 124),
+            UsagePart(450, 124, 0),
             EndPart(),
         ],
     ),
     "anthropic_tool_no_args.sse": (
         "anthropic",
         [
-            UsagePart(565, 7),
+            UsagePart(565, 7, 0),
             *texts("I'll update the issue list for", " you."),
             ToolPart("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", 1, "updateIssueList", None),
             ToolPart(None, 1, arguments=""),
             ToolEndPart("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", 1),
             FinishPart("tool_calls", "tool_use"),
-            UsagePart(565, 48),
+            UsagePart(565, 48, 0),
             EndPart(),
         ],
     ),
@@ -289,6 +306,163 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
         "ollama",
         # the first line is /api/generate's shape (no "message"): nothing to read from it
         [ErrorPart("provider", "an error was encountered while running the model")],
+    ),
+    "anthropic_thinking_text.sse": (
+        "anthropic",
+        [
+            UsagePart(69, 2, 0),
+            ReasoningPart("", 0),  # content_block_start: thinking "" and signature ""
+            *thoughts(
+                0, "The previous", " result", " was", " 925.", " Now", " I need to divide that", " by 5.\n\n925",
+                " ÷ 5 ", "= 185",
+            ),  # the last thinking_delta is "": nothing
+            ReasoningPart("", 0, signature=opaque("anthropic_thinking_text.sse", "signature")[1]),
+            *texts("925", " ÷ 5 ", "= 185"),
+            FinishPart("stop", "end_turn"),
+            UsagePart(69, 53, 0),
+            EndPart(),
+        ],
+    ),
+    "anthropic_redacted_thinking.sse": (
+        "anthropic",
+        [
+            UsagePart(92, 88, 0),
+            *[
+                ReasoningPart("", index, redacted=data)
+                for index, data in enumerate(opaque("anthropic_redacted_thinking.sse", "data"))
+            ],
+            *texts(
+                "I notice that you've sent what", " appears to be some", " kind of test string",
+                " or command. I don't have", ' any special "magic string"', " triggers or backdoor commands",
+                " that would expose internal systems or", " change my behavior.", "\n\nI'm Claude",
+                ", an AI assistant create", "d by Anthropic to", " be helpful, harmless", ", and honest. How",
+                " can I assist you today with", " a legitimate task or question?",
+            ),
+            FinishPart("stop", "end_turn"),
+            UsagePart(92, 189, 0),
+            EndPart(),
+        ],
+    ),
+    "anthropic_thinking_tool_use.sse": (
+        "anthropic",
+        [
+            UsagePart(17, 1),
+            ReasoningPart("", 0),
+            ReasoningPart("Let me call the tool.", 0),
+            ReasoningPart("", 0, signature="sig-second"),
+            ToolPart("toolu_second", 1, "test-tool", None),
+            ToolPart(None, 1, arguments='{"value":"Sparkle Day"}'),
+            ToolEndPart("toolu_second", 1),
+            FinishPart("tool_calls", "tool_use"),
+            UsagePart(17, 65),
+            EndPart(),
+        ],
+    ),
+    "openai_responses_reasoning_function_call.sse": (
+        "openai-responses",
+        [
+            ReasoningPart("", "0", id=RS_CODEX, encrypted=CODEX_ENCRYPTED[0]),  # done's replaces it
+            *thoughts(
+                "0", "**Calcul", "ating", " step", "-by", "-step", " using", " calculator", "**\n\nI'll",
+                " compute", " 12", " plus", " 7", ",", " then", " multiply", " the", " result", " by", " 3",
+                ",", " and", " finally", " multiply", " that", " by", " 10", ",", " reporting", " the", " final",
+                " product", ".", id=RS_CODEX,
+            ),  # summary_text.done and summary_part.done repeat the text: not read
+            ReasoningPart("", "0", id=RS_CODEX, encrypted=CODEX_ENCRYPTED[1]),
+            ToolPart("call_AB6AaRZ1FYZB2RwS6A5vbdqn", 1, "calculator", None),
+            *fragments(
+                "call_AB6AaRZ1FYZB2RwS6A5vbdqn", 1, '{"', "a", '":', "12", ',"', "b", '":', "7", ',"', "op",
+                '":"', "add", '"}',
+            ),
+            ToolEndPart("call_AB6AaRZ1FYZB2RwS6A5vbdqn", 1),
+            UsagePart(134, 28, 0),
+            FinishPart("tool_calls", "completed"),
+            EndPart(),
+        ],
+    ),
+    "openai_responses_reasoning_multi_summary.sse": (
+        "openai-responses",
+        [
+            ReasoningPart("", "0", id=RS_AZURE, encrypted=AZURE_ENCRYPTED[0]),
+            *[
+                part
+                for n in range(6)
+                for part in thoughts(
+                    "0" if n == 0 else f"0/s{n}",  # a summary part after the first is a block of its own
+                    f"**Anonymized summary {n}**\n\nThis is placeholder reasoning text for anon",
+                    f"ymized fixture summary index {n}. The actual reasoning content has been",
+                    " redacted; only the streaming structure is preserved for test purposes.",
+                    id=RS_AZURE,
+                )
+            ],
+            ReasoningPart("", "0", id=RS_AZURE, encrypted=AZURE_ENCRYPTED[1]),
+            TextPart("X"),  # anonymized: the delta no longer matches the text of output_text.done
+            UsagePart(100, 500, 0),
+            FinishPart("stop", "completed"),
+            EndPart(),
+        ],
+    ),
+    "openai_responses_reasoning_text.sse": (
+        "openai-responses",
+        [
+            ReasoningPart("", "0", id=RS_LMSTUDIO),
+            *thoughts(
+                "0", "The", " user", " is", " asking", " for", " the", " weather", " in", " San", " Francisco",
+                ".", " I", " have", " a", " weather", " function", " available", " that", " takes", " a",
+                " location", " parameter", ".", " The", " user", " has", " provided", ' "', "San",
+                " Francisco", '"', " as", " the", " location", ",", " so", " I", " have", " all", " the",
+                " required", " information", " to", " make", " the", " function", " call", ".", id=RS_LMSTUDIO,
+            ),
+            ReasoningPart("", "0", id=RS_LMSTUDIO),  # done: its content was streamed, not read again
+            *texts(
+                "I", "'ll", " get", " the", " current", " weather", " information", " for", " San",
+                " Francisco", " for", " you", ".",
+            ),
+            ToolPart("call_2025306790300011", 2, "weather", None),
+            ToolPart("call_2025306790300011", 2, arguments='{"location":"San Francisco"}'),
+            ToolEndPart("call_2025306790300011", 2),
+            UsagePart(182, 61, 2),
+            FinishPart("tool_calls", "completed"),
+            EndPart(),
+        ],
+    ),
+    "openai_chat_reasoning_content_tool_call.sse": (
+        "openai-chat",
+        [
+            *thoughts(
+                None, "The", " user", " is", " asking", " for", " the", " weather", " in", " San", " Francisco",
+                ".", " I", " need", " to", " use", " the", " weather", " tool", " to", " get", " this",
+                " information", ".", " Let", " me", " invoke", " the", " weather", " tool", " with", " the",
+                " location", " parameter", " set", " to", ' "', "San", " Francisco", '".',
+            ),
+            ToolPart("call_00_ioIn7yN9p1ZOMNpDLwd4MgAF", 0, "weather", ""),
+            *fragments(None, 0, "{", '"', "location", '"', ": ", '"', "San", " Francisco", '"', "}"),
+            FinishPart("tool_calls", "tool_calls"),
+            UsagePart(339, 83, 320),
+            EndPart(),
+        ],
+    ),
+    "openai_chat_reasoning_field.sse": (
+        "openai-chat",
+        [
+            *thoughts(None, "Let me consider", " this carefully"),
+            *texts("My answer is", " correct"),
+            FinishPart("stop", "stop"),
+            UsagePart(18, 439),
+            EndPart(),
+        ],
+    ),
+    "ollama_chat_thinking_tool_call.ndjson": (
+        "ollama",
+        [
+            ReasoningPart("Hue is a city."),
+            TextPart("Checking."),
+            ToolPart("call_cy3xwkra", 0, "get_weather", '{"city":"Hue"}'),
+            ToolEndPart("call_cy3xwkra", 0),
+            UsagePart(272, 32),
+            FinishPart("tool_calls", "stop"),
+            EndPart(),
+        ],
     ),
 }
 # fmt: on
@@ -607,7 +781,15 @@ def test_anthropic_thinking_server_tools_and_initial_text() -> None:
         {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}},
         {"type": "message_stop"},
     )
-    expected = [*texts("Start", " more"), FinishPart("stop", "end_turn"), UsagePart(None, 9), EndPart()]
+    expected = [
+        ReasoningPart("", 0),
+        ReasoningPart("hmm", 0),
+        ReasoningPart("", 0, signature="sig"),
+        *texts("Start", " more"),
+        FinishPart("stop", "end_turn"),
+        UsagePart(None, 9),
+        EndPart(),
+    ]
     assert_parts("anthropic", data, expected)
 
 
@@ -690,7 +872,14 @@ def test_ollama_text_then_done() -> None:
             "eval_count": 2,
         },
     )
-    expected = [*texts("Hel", "lo"), UsagePart(None, 2), FinishPart("length", "length"), EndPart()]
+    expected = [
+        TextPart("Hel"),
+        ReasoningPart("..."),  # thinking comes before the content of its line
+        TextPart("lo"),
+        UsagePart(None, 2),
+        FinishPart("length", "length"),
+        EndPart(),
+    ]
     assert_parts("ollama", data, expected)
 
 
@@ -828,7 +1017,9 @@ def test_damaged_fixture_bytes_never_raise(name: str) -> None:
             wire, bytes(data[:cut]), sorted(rng.sample(range(1, max(cut, 2)), min(5, max(cut - 1, 0))))
         )
         assert all(
-            isinstance(p, (TextPart, ToolPart, ToolEndPart, UsagePart, FinishPart, ErrorPart, EndPart))
+            isinstance(
+                p, (TextPart, ReasoningPart, ToolPart, ToolEndPart, UsagePart, FinishPart, ErrorPart, EndPart)
+            )
             for p in parts
         )
 

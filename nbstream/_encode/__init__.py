@@ -1,5 +1,5 @@
-"""Wire encoders: a scripted step's actions (``Say``, ``Call``, ``Pause``) → the exact bytes a real provider
-would stream.
+"""Wire encoders: a scripted step's actions (``Think``, ``Say``, ``Call``, ``Pause``) → the exact bytes a real
+provider would stream.
 
 The scripted model, the demo model and the loopback test server (``nbstream.testing``) all speak through
 here, so everything they produce goes through the same parsers as a real provider's stream. The driver
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ._actions import Action, Call, Pause, Say, TokenLimit
+from ._actions import Action, Call, Pause, Say, Think, TokenLimit
 from ._base import Scheduled, WireEncoder
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Pause",
     "Say",
     "Scheduled",
+    "Think",
     "TokenLimit",
     "WireEncoder",
     "count_calls",
@@ -65,12 +66,13 @@ def encode_step(
             break
         if isinstance(action, Pause):
             pending += action.seconds
-        elif isinstance(action, Say):
+        elif isinstance(action, Say | Think):
+            write = encoder.text if isinstance(action, Say) else encoder.reasoning
             deltas = action.deltas()
             delay = action.delta_delay(len(deltas))
             for delta in deltas:
                 output_tokens += 1
-                yield from emit(encoder.text(delta), delay)
+                yield from emit(write(delta), delay)
         elif isinstance(action, Call):
             called += 1
             identifier = encoder.call_id(call_offset + called) if action.id is None else action.id
@@ -87,7 +89,7 @@ def encode_step(
             ending = encoder.tool_cut if cut_here else encoder.tool_end
             yield from emit(ending(action.raw_arguments), 0.0)
         else:
-            raise TypeError(f"a script action is Say, Call, Pause or TokenLimit, not {action!r}")
+            raise TypeError(f"a script action is Think, Say, Call, Pause or TokenLimit, not {action!r}")
     closing = encoder.finish(called > 0, input_tokens, output_tokens, cut=cut)
     for number, data in enumerate(closing, start=1):
         yield Scheduled(pending, data, end=number == len(closing))

@@ -1,5 +1,5 @@
-"""The script vocabulary: the actions of a scripted step (one model response): what it says (``Say``), calls
-(``Call``), waits (``Pause``), and where it runs out of output tokens (``TokenLimit``)."""
+"""The script vocabulary: the actions of a scripted step (one model response): what it thinks (``Think``), says
+(``Say``), calls (``Call``), waits (``Pause``), and where it runs out of output tokens (``TokenLimit``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import re
 from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
-__all__ = ["Action", "Call", "Pause", "Say", "TokenLimit"]
+__all__ = ["Action", "Call", "Pause", "Say", "TokenLimit", "Think"]
 
 _WORD = re.compile(r"\s*\S+")
 
 
 @dataclass(frozen=True, slots=True)
-class Say:
-    """Stream ``text`` as assistant text, ``chunk`` *words* per delta (whitespace stays with the next word).
+class _Words:
+    """Text streamed ``chunk`` *words* per delta (whitespace stays with the next word).
 
     ``delay`` is the wait before each delta; ``over`` spreads the deltas evenly over that many seconds
     instead. Neither: the text arrives as fast as the reader takes it.
@@ -28,12 +28,13 @@ class Say:
     over: float | None = None
 
     def __post_init__(self) -> None:
+        name = type(self).__name__
         if self.chunk < 1:
-            raise ValueError(f"Say(chunk={self.chunk}): at least one word per delta")
+            raise ValueError(f"{name}(chunk={self.chunk}): at least one word per delta")
         if self.delay is not None and self.over is not None:
-            raise ValueError("Say takes delay= or over=, not both")
+            raise ValueError(f"{name} takes delay= or over=, not both")
         if (self.delay or 0) < 0 or (self.over or 0) < 0:
-            raise ValueError("Say delays cannot be negative")
+            raise ValueError(f"{name} delays cannot be negative")
 
     def deltas(self) -> list[str]:
         """The pieces, in order; ``"".join(deltas) == text``."""
@@ -48,6 +49,26 @@ class Say:
         if self.over is not None:
             return self.over / count if count else 0.0
         return self.delay or 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Say(_Words):
+    """Stream ``text`` as assistant text, ``chunk`` *words* per delta (whitespace stays with the next word).
+
+    ``delay`` is the wait before each delta; ``over`` spreads the deltas evenly over that many seconds
+    instead. Neither: the text arrives as fast as the reader takes it.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Think(_Words):
+    """Stream ``text`` as the model's reasoning, as ``Say`` streams text (``chunk``, ``delay``, ``over``).
+
+    Each wire writes it its own way: an Anthropic ``thinking`` block that ends with a signature, a Responses
+    ``reasoning`` item with a summary and ``encrypted_content``, Chat Completions ``reasoning_content``
+    deltas, Ollama ``thinking``. Signature and encrypted content are deterministic (a hash of the text), so
+    ``ProviderServer`` can check that the next request carries them back unchanged.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,5 +124,5 @@ class TokenLimit:
     with the wire's own word for it (``length``, ``max_tokens``, ``incomplete``). Must be the step's last action."""
 
 
-Action = Say | Call | Pause | TokenLimit
+Action = Say | Think | Call | Pause | TokenLimit
 """One item of a script: a step is a list of actions."""

@@ -6,12 +6,14 @@ calls it for each action of a scripted step and never names a provider.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any, ClassVar, NamedTuple
 
 from .._events import ErrorKind
 
-__all__ = ["CREATED", "CREATED_ISO", "Scheduled", "WireEncoder", "json_text", "sse"]
+__all__ = ["CREATED", "CREATED_ISO", "Scheduled", "WireEncoder", "json_text", "sealed", "sse"]
 
 CREATED = 1735689600
 """A fixed timestamp (2025-01-01T00:00:00Z) so that encoded streams are byte-for-byte reproducible."""
@@ -20,6 +22,13 @@ CREATED_ISO = "2025-01-01T00:00:00Z"
 
 def json_text(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def sealed(text: str, *, prefix: str = "") -> str:
+    """A deterministic stand-in for what a provider signs or encrypts: ``prefix`` + base64 of a hash of
+    ``text``. The same reasoning always gets the same value, so a server can check that it came back."""
+    digest = hashlib.sha256(f"nbstream-script:{text}".encode()).digest()
+    return prefix + base64.b64encode(digest).decode()
 
 
 def sse(payload: str, event: str | None = None) -> bytes:
@@ -55,10 +64,21 @@ class WireEncoder:
         """The deterministic id of the ``number``-th scripted call: ``toolu_script_1``, ``call_demo_2``..."""
         return f"{cls.call_id_prefix}{source}_{number}"
 
+    def cache_reads(self, input_tokens: int) -> int:
+        """The input tokens a scripted response reports as read from the prompt cache: none for a turn's first
+        response, then half of each request's input (rounded down), as if the conversation before it had been
+        cached. Deterministic, so tests know what was reported."""
+        return input_tokens // 2 if self.step > 1 else 0
+
     def start(self, input_tokens: int) -> list[bytes]:
         return []
 
     def text(self, delta: str) -> list[bytes]:
+        raise NotImplementedError
+
+    def reasoning(self, delta: str) -> list[bytes]:
+        """A piece of the model's reasoning (``Think``). What ends the reasoning (text, a call, the finish)
+        closes it: an encoder that sends a signature or encrypted content sends it then."""
         raise NotImplementedError
 
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:

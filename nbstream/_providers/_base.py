@@ -10,7 +10,7 @@ test server (``nbstream.testing``). ``nbstream._providers`` registers one instan
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -19,6 +19,7 @@ import httpx
 
 from .._encode import WireEncoder
 from .._errors import MissingAPIKeyError
+from .._messages import AssistantMessage
 from .._model import ModelRequest
 from .._wire import WireParser
 
@@ -121,6 +122,13 @@ class Provider:
     def read_request(self, body: JSON) -> ModelRequest:
         """A request body as a client POSTs it, read back (leniently) into a ``ModelRequest``."""
         raise NotImplementedError
+
+    def refused_history(self, body: JSON, served: Sequence[AssistantMessage]) -> str | None:
+        """Why the API would refuse ``body`` (the message of its HTTP 400), given the responses the test server
+        streamed before (``served``); ``None`` when it would take it. Only what an API checks of what it sent
+        is checked: the reasoning it requires back with the calls (Anthropic's signed thinking, Responses'
+        reasoning items)."""
+        return None
 
     def error_body(self, status: int, message: str, *, index: int) -> JSON:
         """The JSON error body the provider answers with ``status``; ``index`` numbers the request."""

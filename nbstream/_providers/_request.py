@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .._messages import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
+from .._messages import AssistantMessage, Message, Reasoning, ToolCall, ToolResultMessage, UserMessage
 from .._wire._text_calls import TextCallFormat
 
 __all__ = [
@@ -25,7 +25,9 @@ __all__ = [
 
 def without_empty(messages: list[Message]) -> list[Message]:
     """The history without assistant messages that say nothing: OpenAI answers 400 to ``content: null``
-    with no tool calls, and no provider needs them."""
+    with no tool calls, and no provider needs them. A message with reasoning alone (a response cut while it
+    thought) says nothing either: Responses refuses a reasoning item without the item that followed it, and
+    Anthropic needs thinking only before tool calls. The session keeps it; requests leave it out."""
     return [m for m in messages if not isinstance(m, AssistantMessage) or m.text or m.tool_calls]
 
 
@@ -81,13 +83,19 @@ class History:
         if text:
             self.messages.append(UserMessage(content=text))
 
-    def assistant(self, text: str, calls: list[ToolCall]) -> None:
+    def assistant(self, text: str, calls: list[ToolCall], reasoning: list[Reasoning] | None = None) -> None:
         self.names.update((c.id, c.name) for c in calls)
+        reasoning = reasoning or []
         last = self.messages[-1] if self.messages else None
-        if isinstance(last, AssistantMessage) and not text:  # Responses sends calls as items of their own
-            self.messages[-1] = AssistantMessage(text=last.text, tool_calls=[*last.tool_calls, *calls])
+        # Responses sends reasoning, text and calls as items of their own: they make one message
+        if isinstance(last, AssistantMessage) and (not text or not (last.text or last.tool_calls)):
+            self.messages[-1] = AssistantMessage(
+                text=last.text + text,
+                reasoning=[*last.reasoning, *reasoning],
+                tool_calls=[*last.tool_calls, *calls],
+            )
         else:
-            self.messages.append(AssistantMessage(text=text, tool_calls=calls))
+            self.messages.append(AssistantMessage(text=text, reasoning=reasoning, tool_calls=calls))
 
     def result(self, call_id: str, content: str, *, name: str | None = None, error: bool = False) -> None:
         name = name or self.names.get(call_id, "")

@@ -6,22 +6,34 @@ message) and must name ``max_tokens``. The stream is SSE events around indexed c
 ``tool_use`` blocks become tool parts: ``server_tool_use`` blocks also stream ``input_json_delta`` but run on
 Anthropic's side, so deltas for blocks not opened as ``tool_use`` are dropped. A ``tool_use`` block's ``input``
 is ``{}`` and its arguments come as deltas, except from servers that send the input whole in
-``content_block_start``: that input is used when no delta came for the block. Usage parts always carry both
-counts known so far (``message_delta`` may omit the input count), so the last one is the whole picture.
+``content_block_start``: that input is used when no delta came for the block. Usage parts always carry the
+counts known so far (``message_delta`` may omit the input count), so the last one is the whole picture. Anthropic's
+``input_tokens`` leaves out the input read from the prompt cache (``cache_read_input_tokens``) and written to it
+(``cache_creation_input_tokens``): both are added back, so that input counts all input as other providers count
+it, and the cache reads are the part of it that was cached.
+
+Reasoning is extended thinking: ``thinking`` blocks stream ``thinking_delta`` text and end with one
+``signature_delta``; ``redacted_thinking`` blocks carry encrypted ``data`` and no text. The API refuses a
+request whose last tool-calling assistant message lost its thinking blocks (or changed them), so every signed
+or redacted block goes back unchanged, first in its message; a block without a signature (cut before it, or
+from another provider) stays home. ``Session(reasoning=...)`` asks for ``thinking: {type: enabled,
+budget_tokens}`` (low 2,048, medium 8,192, high 24,576 tokens) and raises ``max_tokens`` to the budget plus
+4,096, since it counts the thinking too; ``options={"thinking": ..., "max_tokens": ...}`` win.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
-from .._encode._base import WireEncoder, json_text, sse
+from .._encode._base import WireEncoder, json_text, sealed, sse
 from .._events import ErrorKind, StopReason
-from .._messages import Message, ToolResultMessage, UserMessage
-from .._model import ModelRequest, ToolSpec
+from .._images import ImageData, decode_image
+from .._messages import AssistantMessage, Message, Reasoning, ToolResultMessage, UserMessage
+from .._model import ModelRequest, ReasoningLevel, ToolSpec
 from .._wire._frames import (
     MAX_FRAME_SIZE,
     MalformedFrame,
@@ -32,7 +44,17 @@ from .._wire._frames import (
     optional_str,
 )
 from .._wire._frames import json_text as arguments_json
-from .._wire._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+from .._wire._parts import (
+    EndPart,
+    ErrorPart,
+    FinishPart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolEndPart,
+    ToolPart,
+    UsagePart,
+)
 from ._base import JSON, Provider
 from ._request import History, arguments_object, content_text, read_call, without_empty
 
@@ -54,6 +76,10 @@ _TYPE_OF_STATUS = {status: error_type for error_type, status, _ in _ERRORS}
 _TRY_AGAIN: frozenset[ErrorKind] = frozenset({"rate_limited", "overloaded"})
 """Mid-stream, an error of these kinds keeps its kind and may be retried; any other is the provider's failing
 (``"provider"``): the request was accepted, so it cannot be the request's fault."""
+
+_CACHE_WRITE = "cache_creation_input_tokens"
+_INPUT_KEYS = ("input_tokens", "cache_read_input_tokens", _CACHE_WRITE)
+"""Anthropic's input counts: the uncached input, then what the prompt cache served and what was written to it."""
 
 _STOP_REASONS: dict[str, StopReason] = {
     "end_turn": "stop",
@@ -92,7 +118,7 @@ class AnthropicParser(SSEJSONParser):
         self._whole_inputs: dict[
             int, str
         ] = {}  # block index → input sent in content_block_start, until a delta
-        self._input_tokens: int | None = None
+        self._inputs: dict[str, int] = {}  # the input counts said so far, by their key in ``usage``
 
     def _on_object(self, obj: dict[str, Any], event: str, out: list[Part]) -> None:
         kind = obj.get("type")
@@ -103,8 +129,7 @@ class AnthropicParser(SSEJSONParser):
     def _message_start(self, obj: dict[str, Any], out: list[Part]) -> None:
         usage = _object(obj, "message").get("usage")
         if isinstance(usage, dict):
-            self._input_tokens = int_or_none(usage.get("input_tokens"))
-            out.append(UsagePart(self._input_tokens, int_or_none(usage.get("output_tokens"))))
+            out.append(self._usage(usage))
 
     def _block_start(self, obj: dict[str, Any], out: list[Part]) -> None:
         index = _block_index(obj)
@@ -114,6 +139,11 @@ class AnthropicParser(SSEJSONParser):
             text = optional_str(block, "text")
             if text:
                 out.append(TextPart(text))
+        elif block_type == "thinking":  # its signature comes in a signature_delta, just before it stops
+            text = optional_str(block, "thinking") or ""
+            out.append(ReasoningPart(text, index, signature=optional_str(block, "signature") or None))
+        elif block_type == "redacted_thinking":  # encrypted whole, no delta: shown as nothing, sent back
+            out.append(ReasoningPart("", index, redacted=optional_str(block, "data") or None))
         elif block_type == "tool_use":
             call_id = optional_str(block, "id") or None
             self._open_tools[index] = call_id
@@ -130,6 +160,14 @@ class AnthropicParser(SSEJSONParser):
             text = optional_str(delta, "text")
             if text:
                 out.append(TextPart(text))
+        elif delta_type == "thinking_delta":
+            text = optional_str(delta, "thinking")
+            if text:
+                out.append(ReasoningPart(text, index))
+        elif delta_type == "signature_delta":
+            signature = optional_str(delta, "signature")
+            if signature:
+                out.append(ReasoningPart("", index, signature=signature))
         elif delta_type == "input_json_delta" and index in self._open_tools:
             self._whole_inputs.pop(index, None)
             fragment = optional_str(delta, "partial_json")
@@ -154,9 +192,20 @@ class AnthropicParser(SSEJSONParser):
             out.append(FinishPart(_STOP_REASONS.get(reason, "other"), reason))
         usage = obj.get("usage")
         if isinstance(usage, dict):
-            input_tokens = int_or_none(usage.get("input_tokens"))
-            output_tokens = int_or_none(usage.get("output_tokens"))
-            out.append(UsagePart(self._input_tokens if input_tokens is None else input_tokens, output_tokens))
+            out.append(self._usage(usage))
+
+    def _usage(self, usage: dict[str, Any]) -> UsagePart:
+        """The counts so far: an input count a frame leaves out keeps its earlier value; input is the uncached
+        input plus the cache's reads and writes."""
+        for key in _INPUT_KEYS:
+            value = int_or_none(usage.get(key))
+            if value is not None:
+                self._inputs[key] = value
+        inputs = self._inputs
+        uncached = inputs.get("input_tokens")
+        cache_read = inputs.get("cache_read_input_tokens")
+        total = None if uncached is None else uncached + (cache_read or 0) + inputs.get(_CACHE_WRITE, 0)
+        return UsagePart(total, int_or_none(usage.get("output_tokens")), cache_read)
 
     def _message_stop(self, obj: dict[str, Any], out: list[Part]) -> None:
         for index in list(self._whole_inputs):  # a block that never stopped
@@ -188,8 +237,9 @@ _HANDLERS: dict[str, Callable[[AnthropicParser, dict[str, Any], list[Part]], Non
 
 
 class AnthropicEncoder(WireEncoder):
-    """Opens and closes content blocks as text and calls alternate: a call's block ends right after its
-    arguments, which is what makes it final while later text still streams."""
+    """Opens and closes content blocks as thinking, text and calls alternate: a call's block ends right after
+    its arguments, which is what makes it final while later text still streams; a thinking block ends with
+    its signature (``sealed``: a hash of the thinking, which the test server expects back)."""
 
     call_id_prefix = "toolu_"
 
@@ -197,6 +247,7 @@ class AnthropicEncoder(WireEncoder):
         super().__init__(step=step, model=model, sequence=sequence)
         self.block = -1
         self.open_kind: str | None = None
+        self.thinking: list[str] = []  # the open thinking block's text
 
     def _event(self, event: str, payload: dict[str, Any]) -> bytes:
         return sse(json_text({"type": event, **payload}), event)
@@ -204,8 +255,14 @@ class AnthropicEncoder(WireEncoder):
     def _close_block(self) -> list[bytes]:
         if self.open_kind is None:
             return []
+        frames: list[bytes] = []
+        if self.open_kind == "thinking":
+            signature = {"type": "signature_delta", "signature": sealed("".join(self.thinking))}
+            frames.append(self._event("content_block_delta", {"index": self.block, "delta": signature}))
+            self.thinking = []
         self.open_kind = None
-        return [self._event("content_block_stop", {"index": self.block})]
+        frames.append(self._event("content_block_stop", {"index": self.block}))
+        return frames
 
     def _open_block(self, kind: str, block: dict[str, Any]) -> list[bytes]:
         frames = self._close_block()
@@ -215,6 +272,13 @@ class AnthropicEncoder(WireEncoder):
         return frames
 
     def start(self, input_tokens: int) -> list[bytes]:
+        cached = self.cache_reads(input_tokens)  # Anthropic counts it apart from input_tokens
+        usage = {
+            "input_tokens": input_tokens - cached,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached,
+            "output_tokens": 1,
+        }
         message: dict[str, Any] = {
             "id": f"msg_script_{self.step}",
             "type": "message",
@@ -223,13 +287,22 @@ class AnthropicEncoder(WireEncoder):
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+            "usage": usage,
         }
         return [self._event("message_start", {"message": message}), self._event("ping", {})]
 
     def text(self, delta: str) -> list[bytes]:
         frames = [] if self.open_kind == "text" else self._open_block("text", {"type": "text", "text": ""})
         payload = {"index": self.block, "delta": {"type": "text_delta", "text": delta}}
+        frames.append(self._event("content_block_delta", payload))
+        return frames
+
+    def reasoning(self, delta: str) -> list[bytes]:
+        frames = []
+        if self.open_kind != "thinking":
+            frames = self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        self.thinking.append(delta)
+        payload = {"index": self.block, "delta": {"type": "thinking_delta", "thinking": delta}}
         frames.append(self._event("content_block_delta", payload))
         return frames
 
@@ -271,20 +344,89 @@ class AnthropicEncoder(WireEncoder):
 # --- the provider: requests, errors, defaults --------------------------------------------------------------
 
 
+def _image_block(image: ImageData) -> JSON:
+    return {"type": "image", "source": {"type": "base64", "media_type": image.media_type, "data": image.data}}
+
+
+def _read_images(blocks: Any) -> list[ImageData]:
+    """The base64 ``image`` blocks of a content list (images by URL are skipped)."""
+    images: list[ImageData] = []
+    for block in blocks if isinstance(blocks, list) else []:
+        source = block.get("source") if isinstance(block, dict) and block.get("type") == "image" else None
+        if isinstance(source, dict) and source.get("type") == "base64":
+            image = decode_image(str(source.get("data", "")))
+            if image is not None:
+                images.append(image)
+    return images
+
+
 def _blocks(message: Message) -> tuple[str, list[JSON]]:
-    if isinstance(message, UserMessage):
-        return "user", [{"type": "text", "text": message.content}]
+    if isinstance(message, UserMessage):  # images first: Anthropic's advice for prompts about images
+        prompt = [_image_block(image) for image in message.images]
+        if message.content or not prompt:
+            prompt.append({"type": "text", "text": message.content})
+        return "user", prompt
     if isinstance(message, ToolResultMessage):
-        block: JSON = {"type": "tool_result", "tool_use_id": message.call_id, "content": message.content}
+        content: str | list[JSON] = message.content
+        if message.images:  # a text block must not be empty
+            content = [{"type": "text", "text": message.content}] if message.content else []
+            content += [_image_block(image) for image in message.images]
+        block: JSON = {"type": "tool_result", "tool_use_id": message.call_id, "content": content}
         if message.error:
             block["is_error"] = True
         return "user", [block]
-    blocks: list[JSON] = [{"type": "text", "text": message.text}] if message.text else []
+    blocks = _thinking_blocks(message.reasoning)
+    blocks += [{"type": "text", "text": message.text}] if message.text else []
     blocks += [
         {"type": "tool_use", "id": c.id, "name": c.name, "input": arguments_object(c)}
         for c in message.tool_calls
     ]
     return "assistant", blocks
+
+
+def _thinking_blocks(reasoning: list[Reasoning]) -> list[JSON]:
+    """The thinking to send back, as it came: signed thinking and redacted thinking, in order."""
+    blocks: list[JSON] = []
+    for block in reasoning:
+        if block.redacted:
+            blocks.append({"type": "redacted_thinking", "data": block.redacted})
+        elif block.signature:
+            blocks.append({"type": "thinking", "thinking": block.text, "signature": block.signature})
+    return blocks
+
+
+def _read_thinking(blocks: list[Any]) -> list[Reasoning]:
+    """The thinking blocks of an assistant message, read back."""
+    reasoning: list[Reasoning] = []
+    for block in (b for b in blocks if isinstance(b, dict)):
+        text, signature, data = block.get("thinking"), block.get("signature"), block.get("data")
+        if block.get("type") == "thinking":
+            signed = signature if isinstance(signature, str) and signature else None
+            reasoning.append(Reasoning(text=text if isinstance(text, str) else "", signature=signed))
+        elif block.get("type") == "redacted_thinking" and isinstance(data, str):
+            reasoning.append(Reasoning(redacted=data))
+    return reasoning
+
+
+_THINKING_REQUIRED = (
+    "Expected `thinking` or `redacted_thinking`, but found `{}`. When `thinking` is enabled, a final `assistant`"
+    " message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result`"
+    " blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement,"
+    " disable `thinking`. Please consult our documentation at"
+    " https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+)
+"""The API's words (sic) for a tool-calling message that lost its thinking."""
+_ANSWER_TOKENS = 4096
+_THINKING_BUDGETS: dict[ReasoningLevel, int] = {"low": 2048, "medium": 8192, "high": 24576}
+
+
+def _reasoning_level(thinking: Any) -> ReasoningLevel | None:
+    """The level a request's ``thinking`` asks for, read back (the demo behind the test server reasons then)."""
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return None
+    budget = thinking.get("budget_tokens")
+    budget = budget if isinstance(budget, int) else _THINKING_BUDGETS["medium"]
+    return next((level for level, most in _THINKING_BUDGETS.items() if budget <= most), "high")
 
 
 class Anthropic(Provider):
@@ -306,7 +448,11 @@ class Anthropic(Provider):
                 messages[-1]["content"].extend(blocks)
             else:
                 messages.append({"role": role, "content": blocks})
-        body: JSON = {"model": model, "messages": messages, "max_tokens": 4096, "stream": True}
+        body: JSON = {"model": model, "messages": messages, "max_tokens": _ANSWER_TOKENS, "stream": True}
+        if request.reasoning is not None:
+            budget = _THINKING_BUDGETS[request.reasoning]
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            body["max_tokens"] = budget + _ANSWER_TOKENS  # max_tokens counts the thinking too
         if request.system:
             body["system"] = request.system
         if request.tools:
@@ -328,7 +474,7 @@ class Anthropic(Provider):
                     for b in blocks
                     if b.get("type") == "tool_use"
                 ]
-                history.assistant(texts, calls)
+                history.assistant(texts, calls, _read_thinking(blocks))
                 continue
             for block in blocks:
                 if block.get("type") == "tool_result":
@@ -336,12 +482,43 @@ class Anthropic(Provider):
                     history.result(
                         block.get("tool_use_id", ""), content_text(block.get("content")), error=error
                     )
-            history.user(texts)
+                    images = _read_images(block.get("content"))
+                    if images:
+                        history.messages[-1] = history.messages[-1].model_copy(update={"images": images})
+            images = _read_images(blocks)
+            if images:
+                history.messages.append(UserMessage(content=texts, images=images))
+            else:
+                history.user(texts)
         tools = [
             ToolSpec(t.get("name", ""), t.get("description", ""), t.get("input_schema") or {})
             for t in body.get("tools") or []
         ]
-        return ModelRequest(history.messages, tools, content_text(body.get("system")) or None)
+        system = content_text(body.get("system")) or None
+        return ModelRequest(history.messages, tools, system, _reasoning_level(body.get("thinking")))
+
+    def refused_history(self, body: JSON, served: Sequence[AssistantMessage]) -> str | None:
+        """An assistant message with calls from a step that thought must start with that step's thinking
+        blocks, unchanged (the API checks their signatures); the API asks it of the last such message, the
+        test server of every one."""
+        issued = {call.id: message for message in served if message.reasoning for call in message.tool_calls}
+        for number, entry in enumerate(body.get("messages") or []):
+            content = entry.get("content") if entry.get("role") == "assistant" else None
+            blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+            called = [
+                issued[b["id"]] for b in blocks if b.get("type") == "tool_use" and b.get("id") in issued
+            ]
+            expected = _thinking_blocks(called[0].reasoning) if called else []
+            if not expected:
+                continue
+            first = blocks[0].get("type") if blocks else None
+            if first not in ("thinking", "redacted_thinking"):
+                return f"messages.{number}.content.0.type: {_THINKING_REQUIRED.format(first)}"
+            for position, block in enumerate(expected):
+                sent = blocks[position] if position < len(blocks) else {}
+                if any(sent.get(key) != value for key, value in block.items()):
+                    return f"messages.{number}.content.{position}: Invalid `signature` in `thinking` block"
+        return None
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key}

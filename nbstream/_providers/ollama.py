@@ -8,6 +8,10 @@ Each call gets its own index (its position in the response), so two whole calls 
 they share an id or have none; the assembler gives id-less calls their ids. Calls may ride on the final
 ``done: true`` line, so they are read before finishing. The host comes from ``OLLAMA_HOST``, read as Ollama
 reads it.
+
+Reasoning streams as ``message.thinking`` and goes back as the assistant message's ``thinking`` (Ollama's
+advice for tool calls). ``Session(reasoning=...)`` sends ``think``: the level for GPT-OSS models, which ignore
+``true``, and ``true`` for others (older Ollama takes only a boolean); ``options={"think": "high"}`` wins.
 """
 
 from __future__ import annotations
@@ -31,10 +35,20 @@ from .._wire._frames import (
     optional_str,
 )
 from .._wire._frames import json_text as arguments_json
-from .._wire._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+from .._wire._parts import (
+    EndPart,
+    ErrorPart,
+    FinishPart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolEndPart,
+    ToolPart,
+    UsagePart,
+)
 from ._base import JSON, Provider
-from ._request import arguments_object, tool_result_text, without_empty
-from .openai_chat import chat_tools, read_chat_request
+from ._request import arguments_object, without_empty
+from .openai_chat import chat_tools, read_chat_request, result_with_note
 
 __all__ = ["Ollama", "OllamaEncoder", "OllamaParser"]
 
@@ -64,6 +78,9 @@ class OllamaParser(NDJSONParser):
             return
         message = optional_object(obj, "message")
         if message is not None:
+            thinking = optional_str(message, "thinking")
+            if thinking:
+                out.append(ReasoningPart(thinking))
             content = optional_str(message, "content")
             if content:
                 out.append(TextPart(content))
@@ -116,6 +133,9 @@ class OllamaEncoder(WireEncoder):
     def text(self, delta: str) -> list[bytes]:
         return [self._line({"content": delta}, done=False)]
 
+    def reasoning(self, delta: str) -> list[bytes]:
+        return [self._line({"content": "", "thinking": delta}, done=False)]
+
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
         self.call = {"id": call_id, "function": {"index": position, "name": name}}
         if not call_id:  # Ollama before 0.12.10 sends no id
@@ -161,10 +181,16 @@ class OllamaEncoder(WireEncoder):
 
 def _message(message: Message) -> JSON:
     if isinstance(message, UserMessage):
-        return {"role": "user", "content": message.content}
+        prompt: JSON = {"role": "user", "content": message.content}
+        if message.images:
+            prompt["images"] = [image.data for image in message.images]
+        return prompt
     if isinstance(message, ToolResultMessage):
-        return {"role": "tool", "tool_name": message.name, "content": tool_result_text(message)}
+        return {"role": "tool", "tool_name": message.name, "content": result_with_note(message)}
     entry: JSON = {"role": "assistant", "content": message.text}
+    thinking = "\n\n".join(block.text for block in message.reasoning if block.text)
+    if thinking:
+        entry["thinking"] = thinking
     if message.tool_calls:
         entry["tool_calls"] = [
             {"function": {"name": c.name, "arguments": arguments_object(c)}} for c in message.tool_calls
@@ -188,6 +214,8 @@ class Ollama(Provider):
         messages: list[JSON] = [{"role": "system", "content": request.system}] if request.system else []
         messages += [_message(m) for m in without_empty(request.messages)]
         body: JSON = {"model": model, "messages": messages, "stream": True}
+        if request.reasoning is not None:
+            body["think"] = request.reasoning if "gpt-oss" in model.lower() else True
         if request.tools:
             body["tools"] = chat_tools(request.tools)
         return {**body, **options}

@@ -6,6 +6,14 @@ delta, parallel calls sharing ``index: 0`` with distinct ids, ``name`` resent on
 passes fragments on exactly as they arrive and the assembler decides where each belongs. Calls have no end
 marker of their own: ``finish_reason`` ends them all (in the assembler, as every wire's finish does), so no
 tool starts before the response ends.
+
+Reasoning streams as ``delta.reasoning_content`` (DeepSeek, llama.cpp's ``--reasoning-format``, older vLLM)
+or ``delta.reasoning`` (newer vLLM, OpenRouter, Ollama's ``/v1``); the first is read when both come. It is
+never sent back, as content or otherwise: OpenAI's message schema has no field for it (DeepSeek's thinking
+mode, which wants ``reasoning_content`` back after a tool call, would need a preset of its own).
+``Session(reasoning=...)`` sends ``reasoning_effort`` (OpenAI's reasoning models, Gemini, vLLM and others that
+take it); ``options={"reasoning_effort": ...}`` wins, and a server that does not know the field is given it
+anyway: pass ``reasoning=None`` there.
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ from typing import Any
 
 from .._encode._base import CREATED, WireEncoder, json_text, sse
 from .._events import ErrorKind, StopReason
-from .._messages import Message, ToolResultMessage, UserMessage
-from .._model import ModelRequest, ToolSpec
+from .._images import ImageData, decode_image, unseen_note
+from .._messages import Message, Reasoning, ToolResultMessage, UserMessage
+from .._model import REASONING_LEVELS, ModelRequest, ReasoningLevel, ToolSpec
 from .._wire._frames import (
     MalformedFrame,
     SSEJSONParser,
@@ -25,7 +34,7 @@ from .._wire._frames import (
     optional_object,
     optional_str,
 )
-from .._wire._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolPart, UsagePart
+from .._wire._parts import EndPart, ErrorPart, FinishPart, Part, ReasoningPart, TextPart, ToolPart, UsagePart
 from ._base import JSON, Provider
 from ._request import History, arguments_text, content_text, read_call, tool_result_text, without_empty
 
@@ -37,6 +46,7 @@ __all__ = [
     "OpenAIChatParser",
     "chat_tools",
     "read_chat_request",
+    "result_with_note",
 ]
 
 _ERRORS: tuple[tuple[int, ErrorKind, str, str | None], ...] = (  # HTTP status, kind, error.type, error.code
@@ -89,12 +99,18 @@ class OpenAIChatParser(SSEJSONParser):
                 self._on_choice(choice, out)
         usage = obj.get("usage")
         if isinstance(usage, dict):
-            input_tokens = int_or_none(usage.get("prompt_tokens"))
-            out.append(UsagePart(input_tokens, int_or_none(usage.get("completion_tokens"))))
+            input_tokens = int_or_none(usage.get("prompt_tokens"))  # cached tokens included
+            details = usage.get("prompt_tokens_details")
+            cached = int_or_none(details.get("cached_tokens")) if isinstance(details, dict) else None
+            out.append(UsagePart(input_tokens, int_or_none(usage.get("completion_tokens")), cached))
 
     def _on_choice(self, choice: dict[str, Any], out: list[Part]) -> None:
         delta = optional_object(choice, "delta")
         if delta is not None:
+            # DeepSeek, llama.cpp and older vLLM say reasoning_content; newer vLLM and OpenRouter, reasoning
+            reasoning = optional_str(delta, "reasoning_content") or optional_str(delta, "reasoning")
+            if reasoning:
+                out.append(ReasoningPart(reasoning))
             content = optional_str(delta, "content")
             if content:
                 out.append(TextPart(content))
@@ -153,6 +169,9 @@ class OpenAIChatEncoder(WireEncoder):
     def text(self, delta: str) -> list[bytes]:
         return [self._chunk({"content": delta})]
 
+    def reasoning(self, delta: str) -> list[bytes]:
+        return [self._chunk({"content": None, "reasoning_content": delta})]  # as DeepSeek streams it
+
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
         self.position = position
         return [self._chunk({"tool_calls": [self._call(call_id, name, position, "")]})]
@@ -168,6 +187,7 @@ class OpenAIChatEncoder(WireEncoder):
             "prompt_tokens": input_tokens,
             "completion_tokens": output_tokens,
             "total_tokens": input_tokens + output_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cache_reads(input_tokens)},
         }
         return [
             self._chunk({}, self.finish_reason(called_tools, cut)),
@@ -201,11 +221,23 @@ def chat_tools(tools: list[ToolSpec]) -> list[JSON]:
     ]
 
 
+def result_with_note(message: ToolResultMessage) -> str:
+    """A tool result's text for an API that takes no images in tool results: a note says what the user saw."""
+    text = tool_result_text(message)
+    if not message.images:
+        return text
+    return f"{text}\n{unseen_note(message.images)}" if text else unseen_note(message.images)
+
+
 def _message(message: Message) -> JSON:
     if isinstance(message, UserMessage):
-        return {"role": "user", "content": message.content}
+        if not message.images:
+            return {"role": "user", "content": message.content}
+        parts: list[JSON] = [{"type": "text", "text": message.content}] if message.content else []
+        parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in message.images]
+        return {"role": "user", "content": parts}
     if isinstance(message, ToolResultMessage):
-        return {"role": "tool", "tool_call_id": message.call_id, "content": tool_result_text(message)}
+        return {"role": "tool", "tool_call_id": message.call_id, "content": result_with_note(message)}
     entry: JSON = {"role": "assistant", "content": message.text or None}
     if message.tool_calls:
         entry["tool_calls"] = [
@@ -213,6 +245,20 @@ def _message(message: Message) -> JSON:
             for c in message.tool_calls
         ]
     return entry
+
+
+def _read_images(message: JSON) -> list[ImageData]:
+    """A user message's images: ``image_url`` parts with a data URL (Chat), base64 ``images`` (Ollama)."""
+    content = message.get("content")
+    parts = content if isinstance(content, list) else []
+    sent = [
+        part["image_url"].get("url") if isinstance(part.get("image_url"), dict) else part.get("image_url")
+        for part in parts
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    ]
+    sent += message.get("images") or []
+    found = [decode_image(item) for item in sent if isinstance(item, str)]
+    return [image for image in found if image is not None]
 
 
 def read_chat_request(body: JSON) -> ModelRequest:
@@ -223,14 +269,20 @@ def read_chat_request(body: JSON) -> ModelRequest:
         if role in ("system", "developer"):
             system.append(content_text(message.get("content")))
         elif role == "user":
-            history.user(content_text(message.get("content")))
+            text, images = content_text(message.get("content")), _read_images(message)
+            if images:
+                history.messages.append(UserMessage(content=text, images=images))
+            else:
+                history.user(text)
         elif role == "assistant":
             calls = [
                 read_call(c.get("id") or "", function.get("name", ""), function.get("arguments"))
                 for c in message.get("tool_calls") or []
                 for function in [c.get("function", {})]
             ]
-            history.assistant(content_text(message.get("content")), calls)
+            thinking = message.get("thinking")  # Ollama's; Chat Completions histories carry no reasoning
+            reasoning = [Reasoning(text=thinking)] if isinstance(thinking, str) and thinking else None
+            history.assistant(content_text(message.get("content")), calls, reasoning)
         elif role == "tool":
             call_id = message.get("tool_call_id") or ""
             history.result(call_id, content_text(message.get("content")), name=message.get("tool_name"))
@@ -238,7 +290,15 @@ def read_chat_request(body: JSON) -> ModelRequest:
         ToolSpec(f.get("name", ""), f.get("description", ""), f.get("parameters") or {})
         for f in (t.get("function", {}) for t in body.get("tools") or [])
     ]
-    return ModelRequest(history.messages, tools, "\n".join(system) or None)
+    return ModelRequest(history.messages, tools, "\n".join(system) or None, _requested_level(body))
+
+
+def _requested_level(body: JSON) -> ReasoningLevel | None:
+    """The reasoning a body asks for: ``reasoning_effort``, or Ollama's ``think`` (``true`` is medium)."""
+    value = body.get("reasoning_effort", body.get("think"))
+    if value is True:
+        return "medium"
+    return next((level for level in REASONING_LEVELS if level == value), None)
 
 
 class OpenAI(Provider):
@@ -261,6 +321,8 @@ class OpenAI(Provider):
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if request.reasoning is not None:
+            body["reasoning_effort"] = request.reasoning
         if request.tools:
             body["tools"] = chat_tools(request.tools)
         return {**body, **options}

@@ -6,27 +6,49 @@ their call only by ``item_id`` / ``output_index``, and ``call_id`` is not guaran
 and ``done``, so each call is keyed by its output index (and item id) to the id first announced in
 ``output_item.added``. Arguments usually stream as deltas; a server that sends none has them whole in
 ``output_item.done``, which then counts.
+
+Reasoning comes as ``reasoning`` items: summary parts streamed by ``reasoning_summary_text.delta`` (or, from
+servers that show the raw reasoning, ``reasoning_text.delta``), each part a ``Reasoning`` block with the item's
+id; ``encrypted_content`` (on the item's first block) is the one in ``output_item.done``, a fresh encryption
+of the ``added`` one. A reasoning item goes back as an input item before the message and calls it preceded,
+with its summary and encrypted content; it is left out when it has no encrypted content and responses are
+not stored (``store`` is false unless ``options`` say otherwise), as the API could not find it by id.
+``Session(reasoning=...)`` asks for ``reasoning: {effort, summary: "auto"}``, and, unless ``store`` is true,
+``include: ["reasoning.encrypted_content"]`` so that the reasoning before a call can go back;
+``options={"reasoning": ..., "include": ...}`` win.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._encode._base import CREATED, WireEncoder, json_text, sse
+from .._encode._base import CREATED, WireEncoder, json_text, sealed, sse
 from .._events import ErrorKind, StopReason
-from .._messages import Message, ToolResultMessage, UserMessage
-from .._model import ModelRequest, ToolSpec
+from .._images import ImageData, decode_image
+from .._messages import AssistantMessage, Message, Reasoning, ToolResultMessage, UserMessage
+from .._model import REASONING_LEVELS, ModelRequest, ToolSpec
 from .._wire._frames import (
     MAX_FRAME_SIZE,
     MalformedFrame,
     SSEJSONParser,
     error_message,
     int_or_none,
+    optional_list,
     optional_object,
     optional_str,
 )
-from .._wire._parts import EndPart, ErrorPart, FinishPart, Part, TextPart, ToolEndPart, ToolPart, UsagePart
+from .._wire._parts import (
+    EndPart,
+    ErrorPart,
+    FinishPart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolEndPart,
+    ToolPart,
+    UsagePart,
+)
 from ._base import JSON, Provider
 from ._request import History, arguments_text, content_text, read_call, tool_result_text, without_empty
 from .openai_chat import ERROR_OF_KIND, ERROR_OF_STATUS
@@ -54,7 +76,10 @@ def _output_index(obj: dict[str, Any]) -> int | None:
 def _usage(response: dict[str, Any], out: list[Part]) -> None:
     usage = response.get("usage")
     if isinstance(usage, dict):
-        out.append(UsagePart(int_or_none(usage.get("input_tokens")), int_or_none(usage.get("output_tokens"))))
+        details = usage.get("input_tokens_details")
+        cached = int_or_none(details.get("cached_tokens")) if isinstance(details, dict) else None
+        input_tokens = int_or_none(usage.get("input_tokens"))  # cached tokens included
+        out.append(UsagePart(input_tokens, int_or_none(usage.get("output_tokens")), cached))
 
 
 def _describe(error: Any) -> str:
@@ -73,6 +98,8 @@ class OpenAIResponsesParser(SSEJSONParser):
         self._calls_by_index: dict[int | None, tuple[str | None, int | None]] = {}
         self._calls_by_item: dict[str, tuple[str | None, int | None]] = {}
         self._with_arguments: set[int | None] = set()  # output indexes of calls whose arguments have come
+        self._reasoning_items: dict[str, str] = {}  # reasoning item id → its key (see _reasoning_key)
+        self._streamed: set[str] = set()  # reasoning keys whose text came as deltas
         self._saw_call = False
         self._reported_error = False
 
@@ -89,6 +116,8 @@ class OpenAIResponsesParser(SSEJSONParser):
 
     def _item_added(self, obj: dict[str, Any], out: list[Part]) -> None:
         item = _object(obj, "item")
+        if item.get("type") == "reasoning":
+            self._reasoning_item(obj, item, out)
         if item.get("type") != "function_call":
             return
         index = _output_index(obj)
@@ -114,6 +143,8 @@ class OpenAIResponsesParser(SSEJSONParser):
 
     def _item_done(self, obj: dict[str, Any], out: list[Part]) -> None:
         item = _object(obj, "item")
+        if item.get("type") == "reasoning":
+            self._reasoning_item(obj, item, out, done=True)
         if item.get("type") != "function_call":
             return
         index = _output_index(obj)
@@ -136,6 +167,44 @@ class OpenAIResponsesParser(SSEJSONParser):
         if index in self._calls_by_index:
             return self._calls_by_index[index]
         return self._calls_by_item.get(item_id) if item_id else None
+
+    # -- reasoning: one block per summary (or content) part of a reasoning item, all with the item's id --
+
+    def _reasoning_key(self, index: int | None, item_id: str | None, kind: str = "", number: Any = 0) -> str:
+        """A block's key: its item's (the output index, else the id), then ``/s1``... for parts after the
+        first: the item's ``encrypted_content`` goes on its first block."""
+        if number is not None and type(number) is not int:
+            raise MalformedFrame(f"a reasoning part number is {type(number).__name__}, not an integer")
+        base = self._reasoning_items.get(item_id or "")
+        if base is None:
+            base = f"{index}" if index is not None else f"id:{item_id}"
+        return f"{base}/{kind}{number}" if number else base
+
+    def _reasoning_item(self, obj: JSON, item: JSON, out: list[Part], *, done: bool = False) -> None:
+        item_id = optional_str(item, "id") or None
+        key = self._reasoning_key(_output_index(obj), item_id)
+        if item_id:
+            self._reasoning_items[item_id] = key
+        encrypted = optional_str(item, "encrypted_content") or None
+        out.append(ReasoningPart("", key, id=item_id, encrypted=encrypted))
+        for kind, field in (("s", "summary"), ("c", "content")) if done else ():
+            for number, piece in enumerate(optional_list(item, field) or ()):
+                text = optional_str(piece, "text") if isinstance(piece, dict) else None
+                part_key = self._reasoning_key(None, item_id, kind, number)
+                if text and part_key not in self._streamed:  # no delta came: the text is only here
+                    self._streamed.add(part_key)
+                    out.append(ReasoningPart(text, part_key, id=item_id))
+
+    def _reasoning_delta(self, obj: dict[str, Any], out: list[Part]) -> None:
+        delta = optional_str(obj, "delta")
+        if not delta:
+            return
+        item_id = optional_str(obj, "item_id") or None
+        summary = "summary_index" in obj
+        number = obj.get("summary_index") if summary else obj.get("content_index", 0)
+        key = self._reasoning_key(_output_index(obj), item_id, "s" if summary else "c", number)
+        self._streamed.add(key)
+        out.append(ReasoningPart(delta, key, id=item_id))
 
     def _completed(self, obj: dict[str, Any], out: list[Part]) -> None:
         _usage(_object(obj, "response"), out)
@@ -170,6 +239,8 @@ _HANDLERS: dict[str, Callable[[OpenAIResponsesParser, dict[str, Any], list[Part]
     "response.output_item.added": OpenAIResponsesParser._item_added,
     "response.function_call_arguments.delta": OpenAIResponsesParser._arguments_delta,
     "response.output_item.done": OpenAIResponsesParser._item_done,
+    "response.reasoning_summary_text.delta": OpenAIResponsesParser._reasoning_delta,
+    "response.reasoning_text.delta": OpenAIResponsesParser._reasoning_delta,
     "response.completed": OpenAIResponsesParser._completed,
     "response.incomplete": OpenAIResponsesParser._incomplete,
     "error": OpenAIResponsesParser._error,
@@ -181,13 +252,17 @@ _HANDLERS: dict[str, Callable[[OpenAIResponsesParser, dict[str, Any], list[Part]
 
 
 class OpenAIResponsesEncoder(WireEncoder):
-    """Keeps the output items so far: ``*.done`` events and ``response.completed`` repeat them whole."""
+    """Keeps the output items so far: ``*.done`` events and ``response.completed`` repeat them whole. Reasoning
+    is a ``reasoning`` item with one summary part; its ``encrypted_content`` (``sealed``: a hash of the text,
+    which the test server expects back) comes in ``output_item.done``."""
 
     def __init__(self, *, step: int = 1, model: str = "scripted", sequence: int = 0) -> None:
         super().__init__(step=step, model=model, sequence=sequence)
         self.output: list[dict[str, Any]] = []
         self.message: dict[str, Any] | None = None  # the open message item
         self.message_text: list[str] = []
+        self.thought: dict[str, Any] | None = None  # the open reasoning item
+        self.thought_text: list[str] = []
         self.call: dict[str, Any] | None = None
 
     def _event(self, event: str, payload: dict[str, Any]) -> bytes:
@@ -211,6 +286,42 @@ class OpenAIResponsesEncoder(WireEncoder):
             "usage": None,
             **fields,
         }
+
+    def _close_reasoning(self) -> list[bytes]:
+        if self.thought is None:
+            return []
+        item, index, text = self.thought, len(self.output), "".join(self.thought_text)
+        part = {"type": "summary_text", "text": text}
+        done = {**item, "encrypted_content": sealed(text, prefix="gAAAAA"), "summary": [part]}
+        where = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+        frames = [
+            self._event("response.reasoning_summary_text.done", {**where, "text": text}),
+            self._event("response.reasoning_summary_part.done", {**where, "part": part}),
+            self._event("response.output_item.done", {"output_index": index, "item": done}),
+        ]
+        self.output.append(done)
+        self.thought, self.thought_text = None, []
+        return frames
+
+    def reasoning(self, delta: str) -> list[bytes]:
+        frames = self._close_message()
+        index = len(self.output)
+        item_id = f"rs_script_{self.step}_{index}"
+        where = {"item_id": item_id, "output_index": index, "summary_index": 0}
+        if self.thought is None:
+            self.thought = {"id": item_id, "type": "reasoning", "summary": []}
+            part = {"type": "summary_text", "text": ""}
+            frames += [
+                self._event("response.output_item.added", {"output_index": index, "item": self.thought}),
+                self._event("response.reasoning_summary_part.added", {**where, "part": part}),
+            ]
+        self.thought_text.append(delta)
+        frames.append(self._event("response.reasoning_summary_text.delta", {**where, "delta": delta}))
+        return frames
+
+    def _close_items(self) -> list[bytes]:
+        """Close the open reasoning or message item (a call or the finish follows)."""
+        return self._close_reasoning() + self._close_message()
 
     def _close_message(self) -> list[bytes]:
         if self.message is None:
@@ -236,7 +347,7 @@ class OpenAIResponsesEncoder(WireEncoder):
         ]
 
     def text(self, delta: str) -> list[bytes]:
-        frames: list[bytes] = []
+        frames = self._close_reasoning()
         index = len(self.output)
         if self.message is None:
             item_id = f"msg_script_{self.step}_{index}"
@@ -258,7 +369,7 @@ class OpenAIResponsesEncoder(WireEncoder):
         return frames
 
     def tool_start(self, call_id: str, name: str, position: int) -> list[bytes]:
-        frames = self._close_message()
+        frames = self._close_items()
         suffix = call_id.removeprefix("call_")
         self.call = {"id": f"fc_{suffix}", "type": "function_call", "status": "in_progress", "arguments": ""}
         self.call |= {"call_id": call_id, "name": name}
@@ -291,10 +402,10 @@ class OpenAIResponsesEncoder(WireEncoder):
         return self.tool_start(call_id, name, position) + self.tool_end(raw_arguments)
 
     def finish(self, called_tools: bool, input_tokens: int, output_tokens: int, *, cut: bool) -> list[bytes]:
-        frames = self._close_message()
+        frames = self._close_items()
         usage = {
             "input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": self.cache_reads(input_tokens)},
             "output_tokens": output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": input_tokens + output_tokens,
@@ -329,19 +440,74 @@ class OpenAIResponsesEncoder(WireEncoder):
 # --- the provider: requests, errors, defaults -------------------------------------------------------------
 
 
+def _content(text: str, images: list[ImageData]) -> str | list[JSON]:
+    """Text alone as a string; with images, ``input_text`` (when there is text) and ``input_image`` parts."""
+    if not images:
+        return text
+    parts: list[JSON] = [{"type": "input_text", "text": text}] if text else []
+    parts += [{"type": "input_image", "image_url": image.data_url, "detail": "auto"} for image in images]
+    return parts
+
+
+def _read_images(content: Any) -> list[ImageData]:
+    """The ``input_image`` parts of a content list that carry a data URL (file ids and links are skipped)."""
+    images: list[ImageData] = []
+    for part in content if isinstance(content, list) else []:
+        url = part.get("image_url") if isinstance(part, dict) and part.get("type") == "input_image" else None
+        image = decode_image(url) if isinstance(url, str) else None
+        if image is not None:
+            images.append(image)
+    return images
+
+
 def _items(message: Message) -> list[JSON]:
     if isinstance(message, UserMessage):
-        return [{"role": "user", "content": message.content}]
-    if isinstance(message, ToolResultMessage):
-        return [
-            {"type": "function_call_output", "call_id": message.call_id, "output": tool_result_text(message)}
-        ]
+        return [{"role": "user", "content": _content(message.content, message.images)}]
+    if isinstance(message, ToolResultMessage):  # the output takes images as a message's content does
+        output = _content(tool_result_text(message), message.images)
+        return [{"type": "function_call_output", "call_id": message.call_id, "output": output}]
     items: list[JSON] = [{"role": "assistant", "content": message.text}] if message.text else []
     items += [
         {"type": "function_call", "call_id": c.id, "name": c.name, "arguments": arguments_text(c)}
         for c in message.tool_calls
     ]
     return items
+
+
+_NOT_STORED = (
+    "Items are not persisted when `store` is set to false. Try again with `store` set to true, or remove this"
+    " item from your input."
+)
+
+
+def _reasoning_items(reasoning: list[Reasoning], *, stored: bool) -> list[JSON]:
+    """One input item per reasoning item (its blocks are its summary parts), as the API sent it."""
+    items: list[JSON] = []
+    for block in reasoning:
+        if not block.id:
+            continue  # from another provider
+        if not items or items[-1]["id"] != block.id:
+            items.append({"type": "reasoning", "id": block.id, "summary": []})
+        if block.text:
+            items[-1]["summary"].append({"type": "summary_text", "text": block.text})
+        if block.encrypted:
+            items[-1]["encrypted_content"] = block.encrypted
+    return [item for item in items if stored or "encrypted_content" in item]
+
+
+def _read_reasoning(item: JSON) -> list[Reasoning]:
+    """A reasoning input item as blocks: one per summary part, the encrypted content on the first."""
+    item_id, encrypted = item.get("id"), item.get("encrypted_content")
+    parts = [part.get("text") for part in item.get("summary") or [] if isinstance(part, dict)]
+    texts: list[str] = [text for text in parts if isinstance(text, str)] or [""]
+    return [
+        Reasoning(
+            text=text,
+            id=item_id if isinstance(item_id, str) else None,
+            encrypted=encrypted if number == 0 and isinstance(encrypted, str) else None,
+        )
+        for number, text in enumerate(texts)
+    ]
 
 
 class OpenAIResponses(Provider):
@@ -356,12 +522,17 @@ class OpenAIResponses(Provider):
     key_variable = "OPENAI_API_KEY"
 
     def build(self, model: str, request: ModelRequest, options: JSON) -> JSON:
-        body: JSON = {
-            "model": model,
-            "input": [item for m in without_empty(request.messages) for item in _items(m)],
-            "stream": True,
-            "store": False,
-        }
+        stored = options.get("store") is True
+        items: list[JSON] = []
+        for message in without_empty(request.messages):
+            if isinstance(message, AssistantMessage):  # reasoning first: it preceded the text and the calls
+                items += _reasoning_items(message.reasoning, stored=stored)
+            items += _items(message)
+        body: JSON = {"model": model, "input": items, "stream": True, "store": False}
+        if request.reasoning is not None:
+            body["reasoning"] = {"effort": request.reasoning, "summary": "auto"}
+            if not stored:
+                body["include"] = ["reasoning.encrypted_content"]
         if request.system:
             body["instructions"] = request.system
         if request.tools:
@@ -381,16 +552,57 @@ class OpenAIResponses(Provider):
                 history.assistant("", [call])
             elif kind == "function_call_output":
                 history.result(item.get("call_id", ""), content_text(item.get("output")))
+                images = _read_images(item.get("output"))
+                if images:
+                    history.messages[-1] = history.messages[-1].model_copy(update={"images": images})
             elif role == "user":
-                history.user(content_text(item.get("content")))
+                text, images = content_text(item.get("content")), _read_images(item.get("content"))
+                if images:
+                    history.messages.append(UserMessage(content=text, images=images))
+                else:
+                    history.user(text)
             elif role == "assistant":
                 history.assistant(content_text(item.get("content")), [])
+            elif kind == "reasoning":
+                history.assistant("", [], _read_reasoning(item))
         tools = [
             ToolSpec(t.get("name", ""), t.get("description", ""), t.get("parameters") or {})
             for t in body.get("tools") or []
             if t.get("type", "function") == "function"
         ]
-        return ModelRequest(history.messages, tools, body.get("instructions"))
+        effort = body.get("reasoning", {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
+        level = effort if effort in REASONING_LEVELS else None
+        return ModelRequest(history.messages, tools, body.get("instructions"), level)
+
+    def refused_history(self, body: JSON, served: Sequence[AssistantMessage]) -> str | None:
+        """A call that followed reasoning must come back after that reasoning item; without stored responses,
+        a reasoning item needs its encrypted content, as it was sent."""
+        issued: dict[str, JSON] = {}  # call id → the reasoning item that preceded the call
+        for message in served:
+            items = _reasoning_items(message.reasoning, stored=True)
+            issued |= {call.id: items[-1] for call in message.tool_calls if items}
+        stored = body.get("store") is True
+        seen: dict[str, JSON] = {}  # reasoning items sent so far, by id
+        for item in body.get("input") or []:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "reasoning" and isinstance(item.get("id"), str):
+                seen[item["id"]] = item
+                if not stored and "encrypted_content" not in item:
+                    return f"Item with id '{item['id']}' not found. {_NOT_STORED}"
+            want = issued.get(item.get("call_id") or "") if item.get("type") == "function_call" else None
+            if want is None:
+                continue
+            sent = seen.get(want["id"])
+            if sent is None:
+                call = "fc_" + str(item.get("call_id")).removeprefix("call_")
+                return (
+                    f"Item '{call}' of type 'function_call' was provided without its required 'reasoning' item:"
+                    f" '{want['id']}'."
+                )
+            if not stored and sent.get("encrypted_content") != want.get("encrypted_content"):
+                return f"The encrypted content for item {want['id']} could not be verified."
+        return None
 
     def error_body(self, status: int, message: str, *, index: int) -> JSON:
         error_type, code = ERROR_OF_STATUS.get(status, ERROR_OF_STATUS[500])

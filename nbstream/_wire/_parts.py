@@ -11,10 +11,40 @@ from dataclasses import dataclass
 
 from .._events import ErrorKind, StopReason
 
+__all__ = [
+    "EndPart",
+    "ErrorPart",
+    "FinishPart",
+    "Part",
+    "ReasoningPart",
+    "TextPart",
+    "ToolEndPart",
+    "ToolPart",
+    "UsagePart",
+]
+
 
 @dataclass(slots=True)
 class TextPart:
     text: str
+
+
+@dataclass(slots=True)
+class ReasoningPart:
+    """A piece of the model's reasoning, and what the wire says about the block it belongs to.
+
+    ``text`` is appended to the block; ``signature``, ``redacted``, ``id`` and ``encrypted`` (any may come with
+    any piece; the latest wins) are kept to send the block back. ``key`` names the block on the wire
+    (Anthropic's block index, a Responses item and summary part); without one, the piece continues the
+    reasoning that came last, unless text or a call came in between.
+    """
+
+    text: str = ""
+    key: str | int | None = None
+    signature: str | None = None
+    redacted: str | None = None
+    id: str | None = None
+    encrypted: str | None = None
 
 
 @dataclass(slots=True)
@@ -37,8 +67,13 @@ class ToolEndPart:
 
 @dataclass(slots=True)
 class UsagePart:
+    """Token counts the wire reported so far. ``input_tokens`` counts all input, cached or not (a parser whose
+    provider leaves cached input out, Anthropic, adds it back); ``cached_tokens`` is the part of it read from
+    the provider's prompt cache. ``None``: the wire did not say."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_tokens: int | None = None
 
 
 @dataclass(slots=True)
@@ -64,4 +99,4 @@ class EndPart:
     """The stream's own end marker (``[DONE]``, ``message_stop``, ``done: true``, ``response.completed``)."""
 
 
-Part = TextPart | ToolPart | ToolEndPart | UsagePart | FinishPart | ErrorPart | EndPart
+Part = TextPart | ReasoningPart | ToolPart | ToolEndPart | UsagePart | FinishPart | ErrorPart | EndPart

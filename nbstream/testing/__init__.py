@@ -28,6 +28,12 @@ Point a session at it::
         ...
         assert server.requests[1].json["messages"][-1]["content"][0]["type"] == "tool_result"
 
+A step that thinks (``Think``) streams the wire's reasoning, signed or encrypted by a hash of its text; the
+server then answers HTTP 400, with the API's words, a later request that drops it where the API needs it back:
+an Anthropic assistant message with the step's calls that does not start with its thinking blocks unchanged,
+or a Responses ``function_call`` without the reasoning item that preceded it (``server.served`` keeps those
+steps' responses).
+
 Each streamed request plays the next step; ``steps`` may also be a callable ``(request_json) -> step``,
 such as ``demo_steps("anthropic")``, which lets the demo model answer. ``server.requests`` records every
 request (method, path, headers, body, parsed JSON). Faults change what is sent, for chosen request
@@ -55,7 +61,7 @@ The others: ``Latency``, ``Rechunk``, ``Duplicate``, ``Truncate`` (no end marker
 string of each request's URL.
 """
 
-from .._encode import Call, Pause, Say
+from .._encode import Call, Pause, Say, Think
 from ._faults import (
     BadContentEncoding,
     DropConnection,
@@ -95,6 +101,7 @@ __all__ = [
     "Say",
     "SlowHeaders",
     "Stall",
+    "Think",
     "Truncate",
     "demo_steps",
     "request_from_json",

@@ -1,10 +1,11 @@
 """The fault matrix's table: each ``Row`` declares one fault, how to inject it, and what must come out.
 
 Every case plays one script: text, a call to a ``lookup`` tool, more text while the call runs, then the
-answer to the tool result. A row's ``plan`` places its faults by the wire's ``Shape`` (where the call and
-the text fall among the frames of the first response); its ``Expected`` says how the turn must end, which
-text and tool results are kept, how many requests the server gets and how long it may take, per wire where
-the wires differ. ``matrix`` runs the rows and judges the outcomes.
+answer to the tool result (the reasoning rows think before each response). A row's ``plan`` places its
+faults by the wire's ``Shape`` (where the call and the text fall among the frames of the first response); its
+``Expected`` says how the turn must end, which text, reasoning and tool results are kept, how many requests
+the server gets and how long it may take, per wire where the wires differ. ``matrix`` runs the rows and
+judges the outcomes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .._encode import Action, Call, Say, TokenLimit, encode_step
+from .._encode import Action, Call, Say, Think, TokenLimit, encode_step
 from .._events import ErrorKind, TurnReason
 from .._providers import WIRE_FORMATS, WireFormat, for_wire
 from .._wire import MAX_FRAME_SIZE
@@ -51,6 +52,8 @@ OUTPUT = "Paris: sunny for 2 days"
 BEFORE_CALL = Say("Let me look that up for you.")
 AFTER_CALL = Say("Still streaming after the call, more words here.", chunk=2)
 ANSWER = Say("Paris will be sunny for the next two days.")
+THOUGHT = Think("The user wants Paris weather for two days so I will call lookup with city Paris.", chunk=3)
+AFTERTHOUGHT = Think("The lookup says sunny so I can answer now.")
 READ_TIMEOUT = 5.0  # bounds any unexpected hang; the stall rows use STALL_TIMEOUT
 STALL_TIMEOUT = 0.5
 CASE_LIMIT = 20.0  # a case running longer than this has hung
@@ -71,17 +74,19 @@ class Expected:
     """What a case must end with.
 
     ``text``: ``all`` the scripted text, the ``first`` response's, the ``partial`` text sent before the
-    fault, or ``none``. ``tool``: ``result`` (each of the plan's calls ran once with its own arguments, in
-    order, and each result is kept), ``incomplete`` (the call never became whole: it never ran, an error result
-    is kept), ``reused`` (a replayed call id ran once, its result reused), ``no_call``. ``cause`` is a regex the
-    turn's message must match (besides naming the provider, for errors); ``requests`` counts the HTTP requests
-    the server got, retries included. With several prompts sent, all this is about the last turn.
+    fault, or ``none``; ``reasoning`` likewise, for the reasoning streamed and kept in the history. ``tool``:
+    ``result`` (each of the plan's calls ran once with its own arguments, in order, and each result is kept),
+    ``incomplete`` (the call never became whole: it never ran, an error result is kept), ``reused`` (a
+    replayed call id ran once, its result reused), ``no_call``. ``cause`` is a regex the turn's message must
+    match (besides naming the provider, for errors); ``requests`` counts the HTTP requests the server got,
+    retries included. With several prompts sent, all this is about the last turn.
     """
 
     reason: TurnReason
     error: ErrorKind | None = None
     cause: str | None = None
     text: TextOutcome = "all"
+    reasoning: TextOutcome = "all"
     tool: ToolOutcome = "result"
     requests: int = 2
     min_seconds: float = 0.0
@@ -96,6 +101,7 @@ class Expected:
 class Shape:
     """Where things are in the wire's encoding of the first response, found by looking at its bytes."""
 
+    wire: WireFormat
     frames: list[bytes]
     call_id: str
     call_frames: frozenset[int]  # frames naming the call id (start, and end where the wire repeats it)
@@ -112,6 +118,7 @@ class Plan:
     steps: list[list[Action]]
     faults: list[Fault]
     partial_text: str = ""
+    partial_reasoning: str = ""
     read_timeout: float = READ_TIMEOUT
     max_retries: int = 2
     max_frame_size: int = MAX_FRAME_SIZE
@@ -123,6 +130,14 @@ class Plan:
     @property
     def full_text(self) -> str:
         return "".join(_said(step) for step in self.steps)
+
+    @property
+    def full_reasoning(self) -> str:
+        return "".join(action.text for step in self.steps for action in step if isinstance(action, Think))
+
+    @property
+    def first_reasoning(self) -> str:
+        return "".join(action.text for action in self.steps[0] if isinstance(action, Think))
 
     @property
     def first_text(self) -> str:
@@ -168,6 +183,7 @@ def shape_of(wire: WireFormat) -> Shape:
     fragment = Call("lookup", ARGUMENTS).fragments()[0].replace('"', '\\"').encode()
     with_fragment = [i for i, data in enumerate(frames) if i >= call_start and fragment in data]
     return Shape(
+        wire=wire,
         frames=frames,
         call_id=identifier,
         call_frames=call_frames,
@@ -238,6 +254,25 @@ def _failed_then_good(shape: Shape) -> Plan:
 def _cut_in_call_by_the_token_limit(shape: Shape) -> Plan:
     cut = Call("lookup", '{"city": "Par', fragment=4)
     return Plan([[BEFORE_CALL, cut, TokenLimit()]], [])
+
+
+def _thinking() -> list[list[Action]]:
+    """The script, thinking before each response."""
+    first, second = _script()
+    return [[THOUGHT, *first], [AFTERTHOUGHT, *second]]
+
+
+def _reasoned(shape: Shape) -> Plan:
+    return Plan(_thinking(), [])
+
+
+def _dropped_in_reasoning(shape: Shape) -> Plan:
+    """The connection drops inside the reasoning's third frame: two pieces of it arrived, no text."""
+    frames = [f.data for f in encode_step(for_wire(shape.wire).encoder, _thinking()[0], model="m")]
+    pieces = THOUGHT.deltas()
+    third = next(i for i, data in enumerate(frames) if f'"{pieces[2]}"'.encode() in data)
+    cut = sum(map(len, frames[:third])) + len(frames[third]) // 2
+    return Plan(_thinking(), [DropConnection(after_bytes=cut)], partial_reasoning="".join(pieces[:2]))
 
 
 def _per_wire(default: Expected, **changes: dict[str, Any]) -> dict[WireFormat, Expected]:
@@ -409,6 +444,19 @@ FAULTS: list[Row] = [
         ),
         "finish_reason length / max_tokens / incomplete: the turn ends instead of asking again; ollama parses"
         " calls whole out of the model's output, so a cut one never arrives",
+    ),
+    Row(
+        "reasoning, then a call",
+        _reasoned,
+        _DONE,
+        "the server refuses a history that drops the reasoning where the API needs it back (anthropic,"
+        " openai-responses)",
+    ),
+    Row(
+        "dropped mid-reasoning",
+        _dropped_in_reasoning,
+        _failed("interrupted", r"interrupted", text="none", reasoning="partial", tool="no_call", requests=1),
+        "the reasoning that arrived is shown and kept",
     ),
     Row(
         "slow headers > read timeout",

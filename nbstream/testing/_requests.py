@@ -26,7 +26,8 @@ def demo_steps(
 ) -> Callable[[dict[str, Any]], list[Action]]:
     """Steps for ``ProviderServer`` that the demo model answers: ``ProviderServer(demo_steps("anthropic"))``.
 
-    ``wire`` is the request format the client will POST (the route it calls).
+    ``wire`` is the request format the client will POST (the route it calls). The demo thinks aloud first when
+    the request asks for reasoning (``Session(reasoning=...)``).
     """
     model = DemoModel(chars_per_second=chars_per_second, wire=wire)
     return lambda body: model.plan(request_from_json(wire, body))

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, Literal
 
-from .._encode import Action, Scheduled, count_calls, encode_step, rough_tokens
+from .._encode import Action, Scheduled, Think, count_calls, encode_step, rough_tokens
+from .._messages import AssistantMessage
+from .._parse import collect, parse_stream
 from .._providers import PROVIDERS, WIRE_FORMATS, Provider, for_wire
 from ._faults import (
     BadContentEncoding,
@@ -84,6 +86,9 @@ class ProviderServer:
             self._faults.append(Latency(seconds=latency, jitter=jitter, seed=seed or 0))
         self._chunked = framing == "chunked"
         self.requests: list[RecordedRequest] = []
+        self.served: list[AssistantMessage] = []
+        """The responses of the steps that thought, as a client reads them: a request that should carry their
+        reasoning back and does not is refused, as the API refuses it (``Provider.refused_history``)."""
         self.steps_served = 0
         self._calls_served = 0
         self._port: int | None = None
@@ -236,6 +241,9 @@ class ProviderServer:
             )
         if body is None:
             return await self._error(writer, request, 400, "the request body is not a JSON object", model)
+        refused = provider.refused_history(body, self.served)
+        if refused is not None:
+            return await self._error(writer, request, 400, refused, model)
         try:
             actions = self._next_step(body)
         except _NoStep as error:
@@ -250,6 +258,8 @@ class ProviderServer:
                 input_tokens=rough_tokens(request.body.decode("utf-8", "replace")),
             )
         )
+        if any(isinstance(action, Think) for action in actions):  # what the next requests must carry back
+            self.served.append(collect(parse_stream(provider.wire, [frame.data for frame in frames])))
         frames = frames_with_faults(frames, faults, provider, step=self.steps_served, model=model)
         headers = {"content-type": CONTENT_TYPES[provider.framing], "cache-control": "no-cache"}
         encoding = next((f for f in faults if isinstance(f, BadContentEncoding)), None)

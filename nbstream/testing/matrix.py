@@ -26,6 +26,7 @@ from typing import Any
 from .._events import (
     ErrorKind,
     Event,
+    ReasoningDelta,
     StreamError,
     TextDelta,
     ToolCallReady,
@@ -161,6 +162,7 @@ def _judge(
     if expected.error is not None or expected.cause is not None:
         _judge_message(outcome, provider, errors)
     _judge_text(outcome, plan, events, session)
+    _judge_reasoning(outcome, plan, events, session)
     _judge_tools(outcome, plan, events, session, invocations)
     if outcome.requests != expected.requests:
         problems.append(f"the server got {outcome.requests} requests, expected {expected.requests}")
@@ -195,6 +197,22 @@ def _judge_text(outcome: Outcome, plan: Plan, events: list[Event], session: Sess
         outcome.problems.append(f"streamed text {streamed!r}, expected {wanted!r}")
     if kept != wanted:
         outcome.problems.append(f"the history keeps text {kept!r}, expected {wanted!r}")
+
+
+def _judge_reasoning(outcome: Outcome, plan: Plan, events: list[Event], session: Session) -> None:
+    wanted = {
+        "all": plan.full_reasoning,
+        "first": plan.first_reasoning,
+        "partial": plan.partial_reasoning,
+        "none": "",
+    }[outcome.expected.reasoning]
+    streamed = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    messages = [m for m in session.messages if isinstance(m, AssistantMessage)]
+    kept = "".join(block.text for m in messages for block in m.reasoning)
+    if streamed != wanted:
+        outcome.problems.append(f"streamed reasoning {streamed!r}, expected {wanted!r}")
+    if kept != wanted:
+        outcome.problems.append(f"the history keeps reasoning {kept!r}, expected {wanted!r}")
 
 
 def _judge_tools(
