@@ -25,6 +25,10 @@ README = (REPO / "README.md").read_text()
 SKIPPED = {
     "parse_stream(": "needs `captured_bytes`, bytes the reader captured from a real provider",
     "ProviderServer([[": "a sketch around the reader's own `get_weather` tool; tests/test_testing_server.py runs it",
+    'MCPServer(url="https://example.com': (
+        "starts examples/mcp_server.py from the repository's root; tests/test_mcp.py and notebooks/mcp_tools.ipynb"
+        " run it"
+    ),
 }
 
 CHECK = """
