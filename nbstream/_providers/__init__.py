@@ -1,9 +1,10 @@
 """The providers nbstream speaks to, registered in one place (``_REGISTERED``), and lookups by name.
 
-A provider is one module here (``anthropic.py``...) holding all nbstream knows about it: its ``Provider``
-subclass (spec, request mapping, error bodies), its stream parser and the encoder that stands in for it. To add
-one, see CONTRIBUTING.md: write the module, add its instance to ``_REGISTERED`` (and, for a new wire format,
-its name to ``WireFormat``).
+A provider is one module here (``openai_chat.py``...) holding all nbstream knows about it: its ``Provider``
+subclass (spec, request mapping, error bodies), its stream parser and the encoder that stands in for it; one
+grown large is a package of three (``anthropic/``: the provider in ``__init__``, the parser in ``_stream``, the
+encoder in ``_stand_in``). To add one, see CONTRIBUTING.md: write the module, add its instance to
+``_REGISTERED`` (and, for a new wire format, its name to ``WireFormat``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """What a provider is: one object that holds everything nbstream knows about it.
 
-A provider module (``anthropic.py``, ``openai_chat.py``...) subclasses ``Provider`` once: the wire it speaks
-(its parser, and the encoder that scripted models and the test server write it with), how a request is built
-and read back, its errors, its defaults and quirks. The generic machinery asks the provider and never names
-one: the transport (``_transport``), the reading path (``_parse``), the encoder driver (``_encode``) and the
-test server (``nbstream.testing``). ``nbstream._providers`` registers one instance of each.
+A provider module (``openai_chat.py``..., or a package: ``anthropic/``) subclasses ``Provider`` once: the
+wire it speaks (its parser, and the encoder that scripted models and the test server write it with), how a
+request is built and read back, its errors, its defaults and quirks. The generic machinery asks the provider
+and never names one: the transport (``_transport``), the reading path (``_parse``), the encoder driver
+(``_encode``) and the test server (``nbstream.testing``). ``nbstream._providers`` registers one instance of
+each.
 """
 
 from __future__ import annotations
