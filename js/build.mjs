@@ -1,4 +1,5 @@
-// Bundle the widget: src/widget.js -> ../nbstream/static/widget.js (ESM, minified) + widget.css.
+// Bundle the widget: src/widget.js -> ../nbstream/static/widget.js (ESM, minified) + widget.css, and
+// nbstream.Compare's src/compare.js -> compare.js + compare.css.
 // `node build.mjs --watch` rebuilds on change (pair it with ANYWIDGET_HMR=1 in the kernel).
 // Every build prints the bundle sizes and writes a metafile (node_modules/.cache/nbstream-meta.json) for
 // `npx esbuild --analyze`-style inspection of what each dependency costs.
@@ -16,7 +17,7 @@ const report = {
   setup(build) {
     build.onEnd(async (result) => {
       if (result.errors.length > 0) return;
-      for (const name of ['widget.js', 'widget.css']) {
+      for (const name of ['widget.js', 'widget.css', 'compare.js', 'compare.css']) {
         const bytes = readFileSync(outdir + name);
         console.log(`${name}: ${(bytes.length / 1024).toFixed(1)} KiB (gzip ${(gzipSync(bytes).length / 1024).toFixed(1)} KiB)`);
       }
@@ -30,7 +31,8 @@ const report = {
 };
 
 const options = {
-  entryPoints: ['src/widget.js', 'src/widget.css'],
+  // compare.js / compare.css: nbstream.Compare (its columns are chats drawn by widget.js).
+  entryPoints: ['src/widget.js', 'src/widget.css', 'src/compare.js', 'src/compare.css'],
   outdir,
   bundle: true,
   format: 'esm',

@@ -24,6 +24,7 @@ widget. The words, as the code uses them:
   with ``feed`` and is ended with ``close``.
 """
 
+import importlib
 import inspect
 import typing
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ from ._model import Model, ModelRequest, ToolSpec
 from ._parse import EventStream, SyncEventStream, collect, parse_stream
 from ._progress import Progress
 from ._registry import ToolRegistry
+from ._replay import Recording
 from ._script import Call, Pause, Say, ScriptedModel, Think, TokenLimit
 from ._session import Session, TurnStream
 from ._sse import SSE_HEADERS, to_sse
@@ -75,20 +77,30 @@ from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, tool
 
 if TYPE_CHECKING:
+    from ._compare import Compare, CompareHandle, ModelResult
+    from ._replay_chat import ReplayChat, replay
     from ._widget import FrontendMissingError, StreamChat, TurnHandle
 
 __version__ = "0.1.0"
 
-_WIDGET_NAMES = frozenset({"FrontendMissingError", "StreamChat", "TurnHandle"})
+_WIDGET_NAMES = {
+    "Compare": "_compare",
+    "CompareHandle": "_compare",
+    "FrontendMissingError": "_widget",
+    "ModelResult": "_compare",
+    "ReplayChat": "_replay_chat",
+    "StreamChat": "_widget",
+    "TurnHandle": "_widget",
+    "replay": "_replay_chat",
+}
+"""The names whose modules import the widget stack, and those modules."""
 
 
 def __getattr__(name: str) -> Any:
     """The widget (and with it IPython and ipywidgets) is imported on first use: scripts that only stream
     with ``Session`` never pay for it."""
     if name in _WIDGET_NAMES:
-        from . import _widget
-
-        value = getattr(_widget, name)
+        value = getattr(importlib.import_module(f".{_WIDGET_NAMES[name]}", __name__), name)
         if value.__module__ != __name__:
             _show_as_public(value)
         return value
@@ -106,6 +118,8 @@ __all__ = [
     "AssistantMessage",
     "Call",
     "ChatMetrics",
+    "Compare",
+    "CompareHandle",
     "ConfigurationError",
     "DemoModel",
     "Event",
@@ -119,11 +133,14 @@ __all__ = [
     "MissingAPIKeyError",
     "Model",
     "ModelRequest",
+    "ModelResult",
     "NbstreamError",
     "Pause",
     "Progress",
     "Reasoning",
     "ReasoningDelta",
+    "Recording",
+    "ReplayChat",
     "Say",
     "ScriptedModel",
     "Session",
@@ -162,6 +179,7 @@ __all__ = [
     "__version__",
     "collect",
     "parse_stream",
+    "replay",
     "to_sse",
     "tool",
 ]

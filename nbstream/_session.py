@@ -32,6 +32,7 @@ from ._model import REASONING_LEVELS, Model, ModelRequest, ReasoningLevel
 from ._parse import MessageBuilder, parse_stream
 from ._providers import for_wire
 from ._registry import ToolRegistry
+from ._replay import Recorder, redactions_for
 from ._tools import Tool
 from ._wire import MAX_FRAME_SIZE
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFormat
@@ -52,7 +53,7 @@ class Session:
     provider module says what it sends; ``options=`` still win); the reasoning streams as ``ReasoningDelta``
     events and stays in ``AssistantMessage.reasoning``, sent back where the provider needs it. ``mcp=[MCPServer(
     ...)]`` adds the tools of MCP servers (``add_mcp`` one at a time). Bind a session to one event loop: use it
-    from the loop it was first used on.
+    from the loop it was first used on. ``record=path`` writes every turn to a recording (``record``).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class Session:
         options: dict[str, Any] | None = None,
         text_tool_calls: TextCallFormat | None = None,
         reasoning: ReasoningLevel | None = None,
+        record: str | os.PathLike[str] | None = None,
     ) -> None:
         from ._resolve import resolve_model  # the demo and HTTP models are only built when asked for
 
@@ -121,6 +123,9 @@ class Session:
         self._approvals: dict[str, asyncio.Future[bool]] = {}
         self._pricing = Pricing(model, base_url=base_url)
         self._metrics = ChatMetrics()
+        self._recorder: Recorder | None = None
+        if record is not None:
+            self.record(record)
 
     def __repr__(self) -> str:
         return (
@@ -196,6 +201,19 @@ class Session:
         await self.cancel()
         await self.mcp.aclose()
         await self.model.aclose()
+        self.record(None)
+
+    def record(self, path: str | os.PathLike[str] | None) -> pathlib.Path | None:
+        """Write every turn from now on (its prompt, each event and when it came) to ``path`` as JSON lines,
+        replacing the file; ``None`` stops. ``nbstream.replay(path)`` plays it back, ``Recording.load(path)``
+        reads it (``nbstream/_replay.py``). It holds the model's label, never a key, header or base URL."""
+        made = None
+        if path is not None:
+            made = Recorder(path, model=str(self.model_label), redactions=redactions_for(self.model))
+        old, self._recorder = self._recorder, made  # a running turn keeps writing to the one it started with
+        if old is not None:
+            old.close()
+        return None if made is None else made.path
 
     def send(self, prompt: str, *, images: Iterable[Any] | None = None) -> TurnStream:
         """Run one turn for ``prompt``: ``async for event in session.send(...)`` yields every event, ending with
@@ -240,6 +258,9 @@ class Session:
     async def _run_turn(self, prompt: UserMessage, emit: Emit) -> None:
         meter = TurnMeter()  # times the turn from what it emits, tools included
         emit = meter.watching(emit)
+        recorder = self._recorder  # record() may swap it from another thread
+        if recorder is not None:  # the prompt now, then each event as it is emitted
+            emit = recorder.turn(prompt, emit)
         self._messages.append(prompt)
         step = 0
         reason: TurnReason = "done"
