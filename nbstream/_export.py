@@ -1,9 +1,12 @@
 """A conversation as a file (``.md``, ``.html``, ``.json``) and as the static HTML a saved notebook keeps.
 
-Everything is built from the history (``Session.messages``): prompts, assistant text, tool calls with their
-arguments, results and errors, tool durations (``ToolResultMessage.duration``), token usage, stream errors,
-and the reasoning an assistant message carries once the model has such a field (``_reasoning``). Nothing else
-of the session is written: no key, header or base URL, only the model's label (``"anthropic:claude-x"``).
+Everything is built from the history (``Session.messages``): prompts and their images, assistant text, its
+reasoning (folded), tool calls with their arguments, results, images and errors, tool durations
+(``ToolResultMessage.duration``), token usage, stream errors. Nothing else of the session is written: no key,
+header or base URL, only the model's label (``"anthropic:claude-x"``).
+
+Images are ``ImageData``, checked against their bytes: HTML embeds them as ``data:`` URLs (``.md`` names each on
+a line), the static copy a notebook keeps at most ``STATIC_IMAGE_CHARS`` of them (a note stands for the rest).
 
 Model output is untrusted. The HTML escapes every string it did not write itself; markdown goes through
 markdown-it-py (a dependency of rich) with raw HTML off, images off (no external resource is ever loaded) and
@@ -26,13 +29,28 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from ._images import ImageData
 from ._messages import MESSAGES, AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
 
-__all__ = ["FORMAT", "SUFFIXES", "Conversation", "export", "load", "static_html", "to_html", "to_markdown"]
+__all__ = [
+    "FORMAT",
+    "STATIC_IMAGE_CHARS",
+    "SUFFIXES",
+    "Conversation",
+    "export",
+    "image_label",
+    "load",
+    "static_html",
+    "to_html",
+    "to_markdown",
+]
 
 FORMAT = "nbstream.conversation"
 VERSION = 1
 SUFFIXES = (".md", ".html", ".json")
+STATIC_IMAGE_CHARS = 1_000_000
+"""Base64 characters of images the static copy in a notebook embeds, in conversation order; the copy is sent
+again at each turn's end, so it stays small."""
 
 
 class Conversation:
@@ -117,7 +135,7 @@ def to_markdown(conversation: Conversation) -> str:
     results = _results_by_call(conversation.messages)
     for index, message in enumerate(conversation.messages):
         if isinstance(message, UserMessage):
-            lines += ["## User", "", message.content, ""]
+            lines += ["## User", "", message.content, "", *_markdown_images(message.images)]
         elif isinstance(message, AssistantMessage):
             lines += ["## Assistant", ""]
             reasoning = _reasoning(message)
@@ -157,7 +175,19 @@ def _markdown_call(call: ToolCall, result: ToolResultMessage | None) -> list[str
         return [*lines, "No result.", ""]
     state = f"error: {result.error}" if result.error else "result"
     timing = f", {_seconds(result.duration)}" if result.duration is not None else ""
-    return [*lines, f"{state.capitalize()}{timing}:", "", _fence(result.content, "text"), ""]
+    return [
+        *lines,
+        f"{state.capitalize()}{timing}:",
+        "",
+        _fence(result.content, "text"),
+        "",
+        *_markdown_images(result.images),
+    ]
+
+
+def _markdown_images(images: Sequence[ImageData]) -> list[str]:
+    """One line per image (a markdown reader shows no ``data:`` image): its type and size."""
+    return [*(f"🖼 {image_label(image)}  " for image in images), ""] if images else []
 
 
 # -- HTML ----------------------------------------------------------------------------------------------------
@@ -182,9 +212,11 @@ overflow:auto;white-space:pre-wrap;word-break:break-word;font:12px/1.45 ui-monos
 .nbs .err{color:var(--err)}
 .nbs a{color:var(--accent)}
 .nbs table{border-collapse:collapse}.nbs th,.nbs td{border:1px solid var(--line);padding:0.2rem 0.5rem}
+.nbs .images{display:flex;flex-wrap:wrap;gap:0.4rem;margin:0.3rem 0}
+.nbs .images img{max-width:240px;max-height:180px;border:1px solid var(--line);border-radius:4px}
 """
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def to_html(conversation: Conversation) -> str:
@@ -201,11 +233,14 @@ def to_html(conversation: Conversation) -> str:
     )
 
 
-def static_html(conversation: Conversation, *, limit: int = 20_000) -> str:
+def static_html(
+    conversation: Conversation, *, limit: int = 20_000, image_chars: int = STATIC_IMAGE_CHARS
+) -> str:
     """The fragment a notebook output keeps for readers without widgets (GitHub, nbviewer, nbconvert).
 
     Readable without its ``<style>`` too (some renderers strip it): headings, ``<pre>`` and ``<details>``.
-    A tool result or text longer than ``limit`` characters is cut, so the saved notebook stays small.
+    A tool result or text longer than ``limit`` characters is cut, and images past ``image_chars`` characters
+    of base64 become notes, so the saved notebook stays small.
     """
     label = html.escape(conversation.model or "a model")
     turns = sum(isinstance(m, UserMessage) for m in conversation.messages)
@@ -213,10 +248,39 @@ def static_html(conversation: Conversation, *, limit: int = 20_000) -> str:
         f'<p class="meta">nbstream StreamChat ({label}): a static copy of the conversation, {turns} '
         f"prompt{'s' if turns != 1 else ''}. Run the notebook to see the live widget.</p>"
     )
-    return f"<style>{_CSS}</style>{_body(conversation, heading=False, note=note, limit=limit)}"
+    body = _body(conversation, heading=False, note=note, limit=limit, images=_Images(image_chars))
+    return f"<style>{_CSS}</style>{body}"
 
 
-def _body(conversation: Conversation, *, heading: bool, note: str = "", limit: int | None = None) -> str:
+class _Images:
+    """Embeds images while its budget of base64 characters lasts (``None``: no budget); a note after that."""
+
+    def __init__(self, chars: int | None) -> None:
+        self.left = chars
+
+    def html(self, images: Sequence[ImageData]) -> str:
+        parts = []
+        for image in images:
+            label = html.escape(image_label(image))
+            if self.left is not None and len(image.data) > self.left:
+                parts.append(f'<span class="meta">🖼 {label} (not kept in this copy)</span>')
+                continue
+            if self.left is not None:
+                self.left -= len(image.data)
+            # a checked ImageData: the URL is data:image/<type>;base64,<base64>, nothing else
+            parts.append(f'<img src="{html.escape(image.data_url)}" alt="{label}" title="{label}">')
+        return f'<div class="images">{"".join(parts)}</div>' if parts else ""
+
+
+def _body(
+    conversation: Conversation,
+    *,
+    heading: bool,
+    note: str = "",
+    limit: int | None = None,
+    images: _Images | None = None,
+) -> str:
+    images = images or _Images(None)
     parts = ['<div class="nbs">']
     if heading:
         parts.append(f"<h1>Conversation with {html.escape(conversation.model or 'a model')}</h1>")
@@ -231,10 +295,10 @@ def _body(conversation: Conversation, *, heading: bool, note: str = "", limit: i
         if isinstance(message, UserMessage):
             parts.append(
                 '<div class="turn user"><div class="role">User</div>'
-                f'<div class="body">{_esc(message.content, limit)}</div></div>'
+                f'<div class="body">{_esc(message.content, limit)}</div>{images.html(message.images)}</div>'
             )
         elif isinstance(message, AssistantMessage):
-            parts.append(_html_assistant(message, index, results, limit))
+            parts.append(_html_assistant(message, index, results, limit, images))
     if not conversation.messages:
         parts.append('<p class="meta">No messages yet.</p>')
     parts.append("</div>")
@@ -246,6 +310,7 @@ def _html_assistant(
     index: int,
     results: dict[tuple[int, str], ToolResultMessage],
     limit: int | None,
+    images: _Images,
 ) -> str:
     parts = ['<div class="turn assistant"><div class="role">Assistant</div>']
     reasoning = _reasoning(message)
@@ -256,7 +321,7 @@ def _html_assistant(
     if message.text:
         parts.append(f'<div class="body">{render_markdown(_cut(message.text, limit))}</div>')
     for call in message.tool_calls:
-        parts.append(_html_call(call, results.get((index, call.id)), limit))
+        parts.append(_html_call(call, results.get((index, call.id)), limit, images))
     if message.error is not None:
         parts.append(
             f'<p class="err">Stream error ({html.escape(message.error.kind)}): {_esc(_error_text(message), limit)}</p>'
@@ -268,7 +333,7 @@ def _html_assistant(
     return "".join(parts)
 
 
-def _html_call(call: ToolCall, result: ToolResultMessage | None, limit: int | None) -> str:
+def _html_call(call: ToolCall, result: ToolResultMessage | None, limit: int | None, images: _Images) -> str:
     failed = result is None or result.error is not None
     if result is None:
         state = "no result"
@@ -288,6 +353,7 @@ def _html_call(call: ToolCall, result: ToolResultMessage | None, limit: int | No
         label = "error" if result.error else "result"
         css = ' class="err"' if result.error else ""
         parts.append(f'<div class="meta">{label}</div><pre{css}>{_esc(result.content, limit)}</pre>')
+        parts.append(images.html(result.images))
     parts.append("</details>")
     return "".join(parts)
 
@@ -315,10 +381,16 @@ def render_markdown(text: str) -> str:
 
 
 def _reasoning(message: AssistantMessage) -> str | None:
-    """The model's reasoning, when the message carries it: the place an exported ``reasoning`` field shows.
-    ``AssistantMessage`` has no such field yet; once it has one, exports show it with no other change."""
-    value = getattr(message, "reasoning", None)
-    return value if isinstance(value, str) and value else None
+    """The text of the message's reasoning blocks, joined (blocks the provider sent only encrypted have
+    none); shown folded."""
+    text = "\n\n".join(block.text for block in message.reasoning if block.text)
+    return text or None
+
+
+def image_label(image: ImageData) -> str:
+    """``image/png 640×480`` (the type alone when the size is unknown)."""
+    size = f" {image.width}×{image.height}" if image.width and image.height else ""
+    return f"{image.media_type}{size}"
 
 
 def _results_by_call(messages: Sequence[Message]) -> dict[tuple[int, str], ToolResultMessage]:

@@ -1,9 +1,11 @@
 """``python -m nbstream``: one turn in the terminal, the widget's three areas as a scrolling log.
 
 The answer is rendered as markdown (finished blocks are printed for good, only the block still streaming is
-redrawn), each running tool has a live line with a spinner and a timer, and each result is printed on its own
-line when it arrives. Ctrl-C stops the turn the way Stop does in the widget (the turn ends as ``cancelled``,
-exit status 130). Without a terminal (a pipe, a test) nothing is redrawn: blocks and results are printed once.
+redrawn), each running tool has a live line with a spinner, a timer and the progress it reports, and each
+result is printed on its own line when it arrives, followed by a line per image it returned. The model's
+reasoning shows as a "thinking" line while it streams, then one line that says how long it took. Ctrl-C
+stops the turn the way Stop does in the widget (the turn ends as ``cancelled``, exit status 130). Without a
+terminal (a pipe, a test) nothing is redrawn: blocks, results and image lines are printed once.
 """
 
 from __future__ import annotations
@@ -30,16 +32,22 @@ from ._errors import NbstreamError
 from ._events import (
     Event,
     MessageFinished,
+    ReasoningDelta,
+    StepStarted,
     StreamError,
     TextDelta,
     ToolAwaitingApproval,
     ToolCallReady,
+    ToolCallStarted,
     ToolError,
     ToolOutput,
+    ToolProgress,
     ToolResult,
     ToolRunning,
     TurnFinished,
 )
+from ._export import image_label
+from ._model import REASONING_LEVELS, ReasoningLevel
 from ._providers import PROVIDERS
 from ._session import Session
 
@@ -87,6 +95,11 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--yes", action="store_true", help="run tools registered with confirm=True without asking"
     )
+    cli.add_argument(
+        "--reasoning",
+        choices=REASONING_LEVELS,
+        help="ask the model to reason first (shown as one line: how long it thought)",
+    )
     return cli
 
 
@@ -129,6 +142,22 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+_BAR = 12
+"""Cells of a progress bar in a running tool's line."""
+
+
+def _progress(message: str | None, fraction: float | None) -> str:
+    """`` · Downloading ━━━━━─────── 40%`` (a message alone, or a bar alone, as reported)."""
+    bits = [message] if message else []
+    if fraction is not None:
+        done = round(fraction * _BAR)
+        bits.append(f"{'━' * done}{'─' * (_BAR - done)} {fraction:.0%}")
+    return "".join(f" · {bit}" for bit in bits)
+
+
+_ENDS_REASONING = (TextDelta, ToolCallStarted, StepStarted, MessageFinished, StreamError, TurnFinished)
+
+
 class _Turn:
     """Turns events into printed lines; its ``__rich__`` is the live area (the streaming block, running tools)."""
 
@@ -137,18 +166,35 @@ class _Turn:
         self.text = ""
         self.calls: dict[str, str] = {}
         self.running: dict[str, tuple[str, float, Spinner]] = {}
+        self.progress: dict[str, tuple[str | None, float | None]] = {}  # the newest of each running call
+        self.thinking: tuple[float, Spinner] | None = None  # since when the model reasons, while it does
         self.tool_calls = 0
         self.last_error: str | None = None
 
     def __rich__(self) -> RenderableType:
         now = time.monotonic()
-        lines: list[RenderableType] = [Markdown(self.text)] if self.text.strip() else []
-        for call, started, spinner in self.running.values():
+        lines: list[RenderableType] = []
+        if self.thinking is not None:
+            started, spinner = self.thinking
+            spinner.update(text=Text(f"thinking… {now - started:.1f} s", style="dim italic"))
+            lines.append(spinner)
+        if self.text.strip():
+            lines.append(Markdown(self.text))
+        for call_id, (call, started, spinner) in self.running.items():
+            progress = _progress(*self.progress.get(call_id, (None, None)))
             spinner.update(
-                text=Text.assemble((call, "bold"), f"  running {now - started:.1f} s", style="cyan")
+                text=Text.assemble((call, "bold"), f"  running {now - started:.1f} s{progress}", style="cyan")
             )
             lines.append(spinner)
         return Group(*lines)
+
+    def end_reasoning(self) -> None:
+        """The step's answer or a call started (or the step ended): the reasoning becomes one line."""
+        if self.thinking is not None:
+            self.print(
+                Text(f"💭 thought for {time.monotonic() - self.thinking[0]:.1f} s", style="dim italic")
+            )
+            self.thinking = None
 
     def print(self, renderable: RenderableType) -> None:
         self.console.print(renderable)
@@ -161,7 +207,12 @@ class _Turn:
         self.text = tail
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
+        if isinstance(event, _ENDS_REASONING):
+            self.end_reasoning()
+        if isinstance(event, ReasoningDelta):
+            if self.thinking is None:
+                self.thinking = (time.monotonic(), Spinner("dots", style="dim"))
+        elif isinstance(event, TextDelta):
             self.text += event.text
             self.commit(everything=False)
         elif isinstance(event, MessageFinished):
@@ -172,8 +223,12 @@ class _Turn:
         elif isinstance(event, ToolRunning):
             call = self.calls.get(event.id, event.name)
             self.running[event.id] = (call, time.monotonic(), Spinner("dots", style="cyan"))
+        elif isinstance(event, ToolProgress):
+            message = event.message if event.message is not None else self.progress.get(event.id, (None,))[0]
+            self.progress[event.id] = (message, event.fraction)
         elif isinstance(event, ToolResult):
             self.running.pop(event.id, None)
+            self.progress.pop(event.id, None)
             output = event.output if len(event.output) <= 200 else event.output[:197] + "..."
             call = self.calls.get(event.id, event.name)
             self.print(
@@ -181,8 +236,11 @@ class _Turn:
                     ("✓ ", "green"), (call, "bold"), " → ", output, (f"  {event.duration:.2f} s", "dim")
                 )
             )
+            for image in event.images:
+                self.print(Text(f"  🖼 {image_label(image)}"))
         elif isinstance(event, ToolError):
             self.running.pop(event.id, None)
+            self.progress.pop(event.id, None)
             call = self.calls.get(event.id, event.name)
             self.print(
                 Text.assemble(
@@ -205,13 +263,16 @@ async def run(
     system: str | None = None,
     base_url: str | None = None,
     approve: bool = False,
+    reasoning: ReasoningLevel | None = None,
     console: Console | None = None,
 ) -> int:
     """One turn, printed to ``console``; the exit status: 0 done, 130 stopped by Ctrl-C, 1 otherwise."""
     console = console or Console(highlight=False)
     started = time.monotonic()
     # previews=False: the terminal shows a call once it is ready, never its arguments while they stream
-    session = Session(model=model, tools=tools, system=system, base_url=base_url, previews=False)
+    session = Session(
+        model=model, tools=tools, system=system, base_url=base_url, previews=False, reasoning=reasoning
+    )
     turn = _Turn(console)
     interrupted = False
 
@@ -280,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 system=args.system,
                 base_url=args.base_url,
                 approve=args.yes,
+                reasoning=args.reasoning,
                 console=console,
             )
         )

@@ -10,6 +10,7 @@ from typing import Any
 from . import _interrupt
 from ._background import LoopThread
 from ._events import Event, TurnReason
+from ._images import ImageData
 from ._messages import AssistantMessage
 from ._timeline import EventLog, Timeline
 
@@ -20,8 +21,10 @@ class TurnHandle:
     """One prompt sent to a chat. ``await handle`` (e.g. in a cell) waits for the turn to finish; ``done()``,
     ``events`` and ``reason`` can be read at any time from any thread."""
 
-    def __init__(self, prompt: str) -> None:
+    def __init__(self, prompt: str, images: list[ImageData] | None = None) -> None:
         self.prompt = prompt
+        self.images: list[ImageData] = list(images or ())
+        """The images sent with the prompt."""
         self._log = EventLog()
         self.reason: TurnReason | None = None
         self._future: concurrent.futures.Future[AssistantMessage | None] = concurrent.futures.Future()
@@ -78,4 +81,5 @@ class TurnHandle:
     def __repr__(self) -> str:
         prompt = self.prompt if len(self.prompt) <= 40 else self.prompt[:39] + "…"
         state = f"finished: {self.reason}" if self.done() else "running"
-        return f"<TurnHandle {prompt!r} {state}>"
+        images = f" +{len(self.images)} image{'s' if len(self.images) != 1 else ''}" if self.images else ""
+        return f"<TurnHandle {prompt!r}{images} {state}>"

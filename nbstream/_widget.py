@@ -52,7 +52,7 @@ import logging
 import os
 import pathlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Literal
 
 import anywidget
@@ -61,12 +61,22 @@ import traitlets
 
 from . import _interrupt
 from ._background import LoopThread, shared_loop
-from ._display import DisplayEvent, StatusTracker, compact, merge_batch, to_display, user_prompt
+from ._display import (
+    DisplayEvent,
+    ReasoningTimer,
+    StatusTracker,
+    compact,
+    merge_batch,
+    to_display,
+    user_prompt,
+)
 from ._errors import ConfigurationError, NbstreamError
-from ._events import TurnFinished, TurnReason
+from ._events import Event, TurnFinished, TurnReason
 from ._export import Conversation, static_html
+from ._images import ImageData, image_from, is_image
+from ._mcp import MCPServer
 from ._messages import AssistantMessage, Message
-from ._model import Model
+from ._model import Model, ReasoningLevel
 from ._sendable import clean_text, sendable
 from ._session import Session
 from ._static_html import display_bundle, refresh, with_static_html
@@ -96,6 +106,22 @@ class FrontendMissingError(NbstreamError, RuntimeError):
         )
 
 
+def _images(images: Iterable[Any] | None) -> list[ImageData]:
+    """``send``'s images, converted now (a bad one raises in the cell that sent it, saying which)."""
+    if images is None:
+        return []
+    if isinstance(images, (str, os.PathLike)) or is_image(images):
+        images = [images]
+    converted: list[ImageData] = []
+    for index, image in enumerate(images):
+        try:
+            converted.append(image_from(image))
+        except (TypeError, ValueError) as error:  # a pydantic error is a ValueError: say it as one
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"images[{index}]: {error}") from error
+    return converted
+
+
 class _ClearJob:
     """A queued ``clear()``: it runs after the turns before it have ended."""
 
@@ -114,6 +140,9 @@ class StreamChat(anywidget.AnyWidget):
     view = traitlets.CaselessStrEnum(["detailed", "quiet"], default_value="detailed").tag(sync=True)
     """How turns are shown: ``"detailed"`` (each tool call's card where the call was made) or ``"quiet"`` (a
     "working…" line while tools run, their cards folded into the turn's activity panel). Change it any time."""
+    show_reasoning = traitlets.Bool(True).tag(sync=True)
+    """Show the model's reasoning, a section per step above its text (open while it streams, then folded to
+    "Thought for 4.2 s"); ``False`` hides it on the page (it stays in the events and the transcript)."""
 
     def __init__(
         self,
@@ -122,19 +151,30 @@ class StreamChat(anywidget.AnyWidget):
         tools: Iterable[Tool | Callable[..., Any]] = (),
         system: str | None = None,
         view: Literal["detailed", "quiet"] = "detailed",
+        show_reasoning: bool = True,
+        reasoning: ReasoningLevel | None = None,
         **session_options: Any,
     ) -> None:
+        """``reasoning`` (``"low"``, ``"medium"``, ``"high"``) asks the model to reason (``Session``'s option);
+        ``show_reasoning`` says whether the page shows it. Other keywords go to ``Session``."""
         if not hasattr(type(self), "_esm"):
             raise FrontendMissingError()
         if not isinstance(view, str) or view.lower() not in ("detailed", "quiet"):
             raise ConfigurationError(f'view must be "detailed" or "quiet", not {view!r}')
+        session_options["reasoning"] = reasoning
         # The page never shows ``ToolArgumentsDelta.partial`` (``to_display`` drops it) and a turn keeps none:
         # a preview per fragment would cost parsing and memory for nothing, unless asked for.
         session_options.setdefault("previews", False)
         runner = shared_loop()  # one loop thread for every chat of the process: see the module docstring
 
         async def make_session() -> Session:  # built on its loop, whatever it binds to binds there
-            return Session(model, tools=tools, system=system, **session_options)
+            made = Session(model, tools=tools, system=system, **session_options)
+            try:
+                await made.mcp.start()  # MCP servers start now: one that cannot start fails in this cell
+            except BaseException:
+                await made.aclose()
+                raise
+            return made
 
         if runner.in_thread():  # made by a tool: already on the loop
             session = Session(model, tools=tools, system=system, **session_options)
@@ -157,18 +197,28 @@ class StreamChat(anywidget.AnyWidget):
         self._pending: list[DisplayEvent] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._tracker = StatusTracker()
-        super().__init__(model_label=clean_text(session.model_label), view=view)
+        self._reasoning = ReasoningTimer()
+        super().__init__(
+            model_label=clean_text(session.model_label), view=view, show_reasoning=bool(show_reasoning)
+        )
         self.on_msg(self._on_browser_message)
         _interrupt.register(self)  # ■ stops this chat's turns, also between cells (_interrupt.py)
 
     # -- public API (any thread) -------------------------------------------------------------------------
 
-    def send(self, prompt: str) -> TurnHandle:  # type: ignore[override]
-        """Start a turn (queued behind a running one) and return at once."""
+    def send(self, prompt: str, *, images: Iterable[Any] | None = None) -> TurnHandle:  # type: ignore[override]
+        """Start a turn (queued behind a running one) and return at once.
+
+        ``images``: pictures sent with the prompt, as ``Session.send`` takes them (PNG/JPEG/GIF/WebP bytes,
+        paths, PIL images, matplotlib figures, ``IPython.display.Image``, ``ImageData``; one alone too), shown as
+        thumbnails in the prompt's bubble. One that cannot be used raises here, in the cell, before anything
+        is sent.
+        """
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
+        converted = _images(images)
         self._check_open()
-        handle = TurnHandle(prompt)
+        handle = TurnHandle(prompt, converted)
         handle._loop_thread = self._runner
         self._last_handle = handle
         self._runner.call_soon(self._enqueue, handle)
@@ -177,6 +227,14 @@ class StreamChat(anywidget.AnyWidget):
     def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         """Register a tool (decorator, with or without options); re-running a cell replaces it by name."""
         return self._session.tool(fn, **options)
+
+    def add_mcp(self, server: MCPServer) -> list[Tool]:
+        """Start an MCP server and offer its tools (returned) to the model; re-running the cell replaces it.
+        Waits until it runs: one that cannot start raises ``MCPServerError`` here, saying why."""
+        self._check_open()
+        if self._runner.in_thread():
+            raise RuntimeError("chat.add_mcp waits for the server: from a tool, await chat.session.add_mcp")
+        return self._runner.submit(self._session.add_mcp(server)).result()
 
     def timeline(self) -> Timeline:
         """The timeline of the latest turn sent (see ``TurnHandle.timeline``)."""
@@ -243,6 +301,11 @@ class StreamChat(anywidget.AnyWidget):
 
     _display_id: str | None = None
     """Set by the first ``display(chat)``: its outputs get a fresh static copy at each turn's end."""
+
+    def record(self, path: str | os.PathLike[str] | None) -> pathlib.Path | None:
+        """Record every turn from now on to ``path`` (JSON lines; ``nbstream.replay(path)`` plays them back);
+        ``None`` stops. ``StreamChat(record=path)`` records from the start. No key, header or base URL."""
+        return self._session.record(path)
 
     def export(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Write the conversation to ``path``: ``.md``, ``.html`` (self-contained, sanitized) or ``.json``
@@ -356,11 +419,12 @@ class StreamChat(anywidget.AnyWidget):
         self._stop_requested = self._cancel_sent = False
         first_new_message = len(self._session.messages)
         self._tracker.start_turn()
+        self._reasoning.reset()
         reason: TurnReason = "error"
         failure: Exception | None = None
         try:
-            self._emit(user_prompt(handle.prompt))
-            async for event in self._session.send(handle.prompt):
+            self._emit(user_prompt(handle.prompt, handle.images))
+            async for event in self._events_of(handle):
                 handle._record(event)
                 self._emit(to_display(event))
                 if isinstance(event, TurnFinished):
@@ -388,7 +452,14 @@ class StreamChat(anywidget.AnyWidget):
                 last = next((m for m in reversed(new_messages) if isinstance(m, AssistantMessage)), None)
                 handle._finish(reason, last)
 
+    def _events_of(self, handle: TurnHandle) -> AsyncIterator[Event]:
+        """The events of a turn: the session's (``nbstream.replay`` plays recorded ones instead)."""
+        return self._session.send(handle.prompt, images=handle.images)
+
     def _emit(self, event: DisplayEvent) -> None:
+        done = self._reasoning.before(event)  # a section's end, with its duration, goes first
+        if done is not None:
+            self._emit(done)
         event = sendable(event)
         self._turn_events.append(event)
         self._pending.append(event)

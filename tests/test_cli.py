@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,10 +12,23 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from nbstream._terminal import _split_blocks, load_tools
+from nbstream import (
+    ImageData,
+    ReasoningDelta,
+    ToolCallReady,
+    ToolCallStarted,
+    ToolProgress,
+    ToolResult,
+    ToolRunning,
+)
+from nbstream._terminal import _split_blocks, _Turn, load_tools
 
 REPO = Path(__file__).resolve().parents[1]
+PNG_3X2_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAFUlEQVR4nGM8ISfHwMDAwMDAxAADABMuAQhqwGVhAAAAAElFTkSuQmCC"
+)
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -112,3 +127,62 @@ def test_what_a_tool_prints_shows_under_it_before_its_result(tmp_path: Path) -> 
     lines = [line.rstrip() for line in run.stdout.splitlines()]
     printed = lines.index("  │ add: adding 2 and 3")
     assert printed < next(i for i, line in enumerate(lines) if line.startswith("✓ add(a=2, b=3) → 5"))
+
+
+def test_a_tool_image_is_one_line_under_its_result(tmp_path: Path) -> None:
+    (tmp_path / "pictures.py").write_text(
+        "import base64\n"
+        f"PNG = base64.b64decode({PNG_3X2_B64!r})\n"
+        "def draw(n: int) -> list:\n"
+        '    """Draw n pictures."""\n'
+        '    return ["drawn", *[PNG] * n]\n'
+    )
+    run = nbstream("--tools", "pictures:draw", "draw 2", PYTHONPATH=f"{tmp_path}{os.pathsep}{REPO}")
+    assert run.returncode == 0, run.stderr
+    lines = [line.rstrip() for line in run.stdout.splitlines()]
+    at = next(i for i, line in enumerate(lines) if line.startswith("✓ draw(n=2) → drawn"))
+    assert lines[at + 1 : at + 3] == ["  🖼 image/png 3×2"] * 2
+
+
+def test_the_running_line_shows_progress_and_reasoning_becomes_one_line() -> None:
+    console = Console(record=True, width=120, force_terminal=False, color_system=None)
+    turn = _Turn(console)
+
+    def live() -> str:
+        with console.capture() as captured:
+            console.print(turn)
+        return captured.get()
+
+    turn.handle(ReasoningDelta(text="Hmm, "))
+    assert "thinking… " in live()
+    turn.handle(ReasoningDelta(text="two numbers."))
+    turn.handle(ToolCallStarted(id="c1", name="fetch", position=0))
+    assert "💭 thought for " in console.export_text() and "thinking" not in live()
+    turn.handle(
+        ToolCallReady(id="c1", name="fetch", position=0, arguments={"n": 4}, raw_arguments='{"n": 4}')
+    )
+    turn.handle(ToolRunning(id="c1", name="fetch", started_at=time.time()))
+    assert "fetch(n=4)  running" in live() and "·" not in live()
+    turn.handle(ToolProgress(id="c1", name="fetch", message="file 2 of 4", fraction=0.5))
+    assert "· file 2 of 4 · ━━━━━━────── 50%" in live()
+    turn.handle(ToolProgress(id="c1", name="fetch", fraction=0.75))  # no message: the last one stays
+    assert "· file 2 of 4 · ━━━━━━━━━─── 75%" in live()
+    turn.handle(ToolProgress(id="c1", name="fetch", message="checking"))  # no fraction: no bar
+    assert live().rstrip().endswith("· checking")
+    image = ImageData.from_bytes(base64.b64decode(PNG_3X2_B64))
+    turn.handle(ToolResult(id="c1", name="fetch", output="ok", duration=1.0, images=[image]))
+    assert "running" not in live()
+    assert console.export_text().rstrip().endswith("✓ fetch(n=4) → ok  1.00 s\n  🖼 image/png 3×2")
+
+
+def test_reasoning_is_one_line_per_step_before_its_answer() -> None:
+    run = nbstream("--reasoning", "low", "What is 2 + 3?")
+    assert run.returncode == 0, run.stderr
+    lines = [line.rstrip() for line in run.stdout.splitlines()]
+    thoughts = [i for i, line in enumerate(lines) if line.startswith("💭 thought for ")]
+    assert len(thoughts) == 2, "one per model response"
+    assert all(re.fullmatch(r"💭 thought for \d+\.\d s", lines[i]) for i in thoughts)
+    assert (
+        thoughts[0] < lines.index("Let me call slow_sum.") < thoughts[1] < lines.index("slow_sum returned 5.")
+    )
+    assert nbstream("--reasoning", "lots").returncode == 2

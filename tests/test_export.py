@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -9,9 +10,16 @@ from pathlib import Path
 import pytest
 from helpers import events_of
 
-from nbstream import Call, Say, ScriptedModel, Session
-from nbstream._export import Conversation, render_markdown, static_html, to_html
-from nbstream._messages import AssistantMessage, StreamFailure, ToolCall, ToolResultMessage, UserMessage
+from nbstream import Call, ImageData, Say, ScriptedModel, Session
+from nbstream._export import Conversation, render_markdown, static_html, to_html, to_markdown
+from nbstream._messages import (
+    AssistantMessage,
+    Reasoning,
+    StreamFailure,
+    ToolCall,
+    ToolResultMessage,
+    UserMessage,
+)
 
 KEY = "sk-FAKE-export-0123456789abcdef"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -151,3 +159,54 @@ def test_an_unknown_suffix_or_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"a": 1}')
     with pytest.raises(ValueError, match="not an nbstream conversation"):
         Session.load(tmp_path / "other.json")
+
+
+PNG_3X2 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAFUlEQVR4nGM8ISfHwMDAwMDAxAADABMuAQhqwGVhAAAAAElFTkSuQmCC"
+)
+
+
+def reasoning_and_images() -> Conversation:
+    image = ImageData.from_bytes(PNG_3X2)
+    call = ToolCall(id="c1", name="plot", arguments={}, raw_arguments="{}")
+    messages = [
+        UserMessage(content="what is this?", images=[image]),
+        AssistantMessage(
+            reasoning=[
+                Reasoning(text=f"First, look. {XSS}", signature="sig-1"),
+                Reasoning(redacted="opaque"),  # encrypted only: nothing to show
+                Reasoning(text="Then plot it."),
+            ],
+            text="Let me plot it.",
+            tool_calls=[call],
+        ),
+        ToolResultMessage(call_id="c1", name="plot", content="a plot", images=[image, image], duration=0.2),
+        AssistantMessage(reasoning=[Reasoning(redacted="only-encrypted")], text="A red image."),
+    ]
+    return Conversation(messages, model="m")
+
+
+def test_reasoning_is_shown_folded_with_its_blocks_joined() -> None:
+    conversation = reasoning_and_images()
+    markdown = to_markdown(conversation)
+    assert markdown.count("<details><summary>Reasoning</summary>") == 1, "a message with text only"
+    assert f"First, look. {XSS}\n\nThen plot it." in markdown
+    for page in (to_html(conversation), static_html(conversation)):
+        assert page.count('<details class="reasoning">') == 1, "folded: no open attribute"
+        assert "First, look. &lt;script&gt;" in page and "Then plot it." in page
+        assert "opaque" not in page and "only-encrypted" not in page and "sig-1" not in page
+
+
+def test_images_are_embedded_checked_and_the_static_copy_keeps_a_budget() -> None:
+    conversation = reasoning_and_images()
+    url = ImageData.from_bytes(PNG_3X2).data_url
+    page = to_html(conversation)
+    assert page.count(f'<img src="{url}" alt="image/png 3×2"') == 3, "the prompt's and the result's"
+    assert "img-src data:;" in page and "default-src 'none'" in page  # data: images, nothing to load
+    assert not re.search(r"""<img src=["'](?!data:image/png;base64,)""", page)
+    markdown = to_markdown(conversation)
+    assert markdown.count("🖼 image/png 3×2") == 3 and "data:" not in markdown
+    fragment = static_html(conversation, image_chars=len(url) * 2)
+    assert fragment.count("<img ") == 2, "in order, while the budget lasts"
+    assert fragment.count("🖼 image/png 3×2 (not kept in this copy)") == 1
+    assert static_html(conversation).count("<img ") == 3

@@ -205,3 +205,46 @@ async def test_a_copy_that_cannot_be_sent_never_stops_the_chat(
         assert "static copy of the chat could not be updated" in caplog.text
     finally:
         chat.close()
+
+
+def test_a_saved_notebook_keeps_images_within_their_budgets(tmp_path: Path) -> None:
+    """A tool returns a small image and one of about 2 MB (noise does not compress): the saved widget state keeps
+    the small one and a note for the big one (the turn's budget), and so does the static copy; the notebook file
+    stays small."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        code(
+            """
+            import os
+            from PIL import Image
+            from nbstream import Call, Say, ScriptedModel, StreamChat
+
+            def pictures() -> list:
+                \"\"\"Two pictures.\"\"\"
+                small = Image.new("RGB", (30, 20), (200, 30, 30))
+                noise = Image.frombytes("RGB", (900, 800), os.urandom(900 * 800 * 3))
+                return ["two pictures", small, noise]
+
+            chat = StreamChat(model=ScriptedModel([[Call("pictures", {})], [Say("Done.")]]), tools=[pictures])
+            chat
+            """
+        ),
+        code('await chat.send("draw")'),
+    ]
+    path = run_headless(nb, tmp_path, store_widget_state=True)
+    saved = nbformat.read(path, as_version=4)
+    state = saved.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (chat_state,) = [s["state"] for s in state.values() if "transcript" in s["state"]]
+    (result,) = [e for e in chat_state["transcript"] if e["type"] == "tool_result"]
+    small, big = result["images"]
+    assert (
+        small["media_type"] == "image/png" and (small["width"], small["height"]) == (30, 20) and small["data"]
+    )
+    assert "data" not in big and big["omitted"] > 2_000_000 and (big["width"], big["height"]) == (900, 800)
+    static = chat_output(saved)["data"]["text/html"]
+    assert static.count('<img src="data:image/png;base64,') == 1
+    assert "🖼 image/png 900×800 (not kept in this copy)" in static
+    (widget,) = [s["state"] for s in state.values() if "_esm" in s["state"]]
+    bundle = len(widget["_esm"]) + len(widget["_css"])  # anywidget saves the frontend with the state
+    assert path.stat().st_size - bundle < 60_000, "the 2 MB image is in no part of the saved notebook"

@@ -8,6 +8,7 @@ too. The real comm, kernel and page are covered by tests/browser/.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import subprocess
@@ -27,15 +28,20 @@ from jupyter_client.session import json_packer
 from nbstream import (
     Call,
     Event,
+    ImageData,
+    Progress,
     Say,
     ScriptedModel,
     StreamChat,
     StreamError,
+    Think,
     TokenLimit,
     ToolArgumentsDelta,
     ToolCallReady,
+    UserMessage,
 )
 from nbstream._background import SHARED_LOOP_NAME
+from nbstream._display import ReasoningTimer, cap_images, compact, merge_batch, user_prompt
 from nbstream._widget import FLUSH_INTERVAL, TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,6 +150,11 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.01)
 
+
+PNG_3X2 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAMAAAACCAIAAAASFvFNAAAAFUlEQVR4nGM8ISfHwMDAwMDAxAADABMuAQhqwGVhAAAAAElFTkSuQmCC"
+)
+"""A 3×2 red PNG."""
 
 LOREM = (
     "Streaming **markdown** arrives in small pieces, and every piece must reach the page exactly once, "
@@ -477,6 +488,7 @@ async def test_no_secret_in_traits_reprs_or_messages(
         "status_message",
         "model_label",
         "view",
+        "show_reasoning",
     }
 
 
@@ -919,3 +931,170 @@ def test_view_option_is_a_synced_trait(make_chat: Callable[..., StreamChat]) -> 
     assert quiet.view == "detailed"
     with pytest.raises(ConfigurationError, match="quiet"):
         StreamChat(ScriptedModel([]), view="loud")  # type: ignore[arg-type]
+
+
+# -- reasoning, images and progress on the page (docs/WIDGET_PROTOCOL.md) ---------------------------------
+
+
+def _progress(call: str, message: str | None, fraction: float | None) -> dict[str, Any]:
+    return {"type": "tool_progress", "id": call, "name": "t", "message": message, "fraction": fraction}
+
+
+def test_progress_is_kept_newest_per_call_in_a_batch_and_in_the_transcript() -> None:
+    text = {"type": "text_delta", "text": "x"}
+    batch = [
+        _progress("a", "Downloading", 0.1),
+        _progress("b", "Crawling", None),
+        text,
+        _progress("a", None, 0.5),  # no message: "Downloading" still holds
+        _progress("b", "Parsing", 0.9),
+        _progress("a", None, 0.7),
+    ]
+    merged = merge_batch(batch)
+    assert merged == [text, _progress("b", "Parsing", 0.9), _progress("a", "Downloading", 0.7)]
+    # A batch whose updates never named a message leaves the page's message as it was.
+    assert merge_batch([_progress("a", None, 0.2), _progress("a", None, 0.3)]) == [_progress("a", None, 0.3)]
+    single = [_progress("a", "x", 0.1), text]
+    assert merge_batch(single) == single
+
+    result = {"type": "tool_result", "id": "a", "name": "t", "output": "ok", "duration": 1.0, "images": []}
+    turn = [{"type": "user_prompt", "text": "go"}, *batch, _progress("a", "Unpacking", None), result]
+    stored = compact(turn)
+    assert [e for e in stored if e["type"] == "tool_progress"] == [
+        _progress("b", "Parsing", 0.9),
+        _progress("a", "Unpacking", None),
+    ]
+    assert stored[-1] == result, "the newest update stays before the result"
+
+
+def test_reasoning_runs_merge_and_each_section_ends_with_the_duration_the_kernel_measured() -> None:
+    now = [100.0]
+    timer = ReasoningTimer(clock=lambda: now[0])
+    events = [
+        {"type": "step_started", "step": 1},
+        {"type": "reasoning_delta", "text": "Let me "},
+        {"type": "reasoning_delta", "text": "think."},
+        {"type": "text_delta", "text": "Because."},
+        {"type": "text_delta", "text": " Done."},
+        {"type": "turn_finished", "reason": "done", "steps": 1, "message": None},
+    ]
+    shown: list[dict[str, Any]] = []
+    for event in events:
+        if event["type"] == "reasoning_delta":  # what is not the step's text or a call leaves it open
+            assert timer.before({"type": "usage", "input_tokens": 1, "output_tokens": 1}) is None
+        if event["type"] == "text_delta":
+            now[0] = 104.2  # the answer starts 4.2 s after the first reasoning delta
+        done = timer.before(event)
+        shown += [done, event] if done is not None else [event]
+    assert [e["type"] for e in shown].count("reasoning_done") == 1
+    at = [e["type"] for e in shown].index("reasoning_done")
+    assert shown[at] == {"type": "reasoning_done", "duration": 4.2}
+    assert shown[at + 1]["type"] == "text_delta", "sent just before what ended it"
+    stored = compact(shown)
+    assert [e for e in stored if e["type"] == "reasoning_delta"] == [
+        {"type": "reasoning_delta", "text": "Let me think."}
+    ]
+
+
+def test_images_past_the_turn_budget_are_notes_in_the_transcript() -> None:
+    png = ImageData.from_bytes(PNG_3X2)
+    image = png.model_dump(mode="json")
+    budget = len(png.data) * 2  # room for two
+    turn = [
+        user_prompt("look", [png]),
+        {
+            "type": "tool_result",
+            "id": "a",
+            "name": "t",
+            "output": "",
+            "duration": 0.1,
+            "images": [image, image],
+        },
+    ]
+    stored = compact(turn, image_chars=budget)
+    assert stored[0]["images"] == [image]
+    kept, dropped = stored[1]["images"]
+    assert kept == image
+    assert dropped == {"media_type": "image/png", "width": 3, "height": 2, "omitted": len(png.raw)}
+    assert turn[1]["images"] == [image, image], "the live events are not changed"
+    assert compact(turn)[1]["images"] == [image, image], "the default budget holds small images"
+    assert cap_images(turn, 0)[0]["images"][0]["omitted"] == len(png.raw)
+
+
+async def test_a_tool_with_progress_and_an_image_result_through_the_chat(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(ScriptedModel([[Call("plot", {"n": 3})], [Say("Here it is.")]]))
+
+    @chat.tool
+    async def plot(n: int, progress: Progress) -> list[Any]:
+        """Draw a plot in n steps."""
+        for i in range(n):
+            progress(f"step {i + 1} of {n}", (i + 1) / n)
+            await asyncio.sleep(Progress.INTERVAL * 1.5)
+        progress(fraction=1.0)  # no message: "step 3 of 3" still holds
+        return ["the plot", PNG_3X2]
+
+    await chat.send("plot it")
+    live = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "tool_progress"]
+    assert len(live) >= 3 and live[0]["message"] == "step 1 of 3"
+    stored = [e for e in chat.transcript if e["type"] == "tool_progress"]
+    assert stored == [{**live[-1], "message": "step 3 of 3", "fraction": 1.0}]
+    (result,) = [e for e in chat.transcript if e["type"] == "tool_result"]
+    assert result["output"] == "the plot"
+    assert result["images"] == [ImageData.from_bytes(PNG_3X2).model_dump(mode="json")]
+    kinds = [e["type"] for e in chat.transcript]
+    assert kinds.index("tool_progress") < kinds.index("tool_result")
+
+
+async def test_send_with_images_shows_them_in_the_prompt_and_sends_them_to_the_model(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    model = ScriptedModel([[Say("A small red image.")]])
+    chat = make_chat(model)
+    with pytest.raises(TypeError, match=r"images\[1\]: cannot use a object"):
+        chat.send("look", images=[PNG_3X2, object()])
+    with pytest.raises(ValueError, match=r"images\[0\]"):
+        chat.send("look", images=[b"GIF90a, not an image"])
+    assert model.requests == [] and recorder(chat).custom() == [], "a bad image sends nothing"
+
+    handle = chat.send("look", images=PNG_3X2)  # one image alone, as Session.send takes it
+    assert "+1 image" in repr(handle)
+    await handle
+    image = ImageData.from_bytes(PNG_3X2)
+    (prompt,) = [e for e in chat.transcript if e["type"] == "user_prompt"]
+    assert prompt == {"type": "user_prompt", "text": "look", "images": [image.model_dump(mode="json")]}
+    assert model.requests[0].messages[-1] == UserMessage(content="look", images=[image])
+    await chat.send("no image")
+    assert chat.transcript[-1]["type"] == "turn_finished"
+    assert [e for e in chat.transcript if e["type"] == "user_prompt"][-1] == user_prompt("no image")
+
+
+def test_show_reasoning_is_a_synced_trait(make_chat: Callable[..., StreamChat]) -> None:
+    chat = make_chat(ScriptedModel([]))
+    assert chat.show_reasoning is True and chat.get_state()["show_reasoning"] is True
+    hidden = make_chat(ScriptedModel([]), show_reasoning=False)
+    assert hidden.get_state()["show_reasoning"] is False
+    hidden.show_reasoning = True  # switched live; the page shows the sections it has
+    assert hidden.get_state()["show_reasoning"] is True
+
+
+async def test_reasoning_streams_to_the_page_and_is_stored_merged_with_its_duration(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    thought = "First the question, then the tool. " * 3
+    model = ScriptedModel([[Think(thought, chunk=4, over=0.5), Say("The answer.", chunk=2)]])
+    chat = make_chat(model, reasoning="high")
+    await chat.send("why?")
+    assert model.requests[0].reasoning == "high", "reasoning= goes to the session"
+    live = sent_events(recorder(chat).custom())
+    deltas = [e for e in live if e["type"] == "reasoning_delta"]
+    assert len(deltas) > 1 and "".join(e["text"] for e in deltas) == thought
+    kinds = [e["type"] for e in live]
+    done = kinds.index("reasoning_done")
+    assert kinds.count("reasoning_done") == 1 and kinds[done + 1] == "text_delta", "ended by the answer"
+    assert kinds.index("reasoning_delta") < done
+    stored = [e for e in chat.transcript if e["type"].startswith("reasoning")]
+    assert stored[0] == {"type": "reasoning_delta", "text": thought}
+    assert stored[1]["type"] == "reasoning_done" and 0.4 <= stored[1]["duration"] < 5
+    assert text_of(chat.transcript) == "The answer."

@@ -4,6 +4,10 @@
 // same thing. Pure data: no DOM here. Each `apply` mutates the state in O(1) (plus the size of the event) and
 // returns the changes a view needs to patch its DOM incrementally.
 
+import { readImages } from './images.js';
+
+/** @typedef {import('./images.js').ImageInfo} ImageInfo */
+
 /**
  * @typedef {'pending'|'streaming'|'running'|'awaiting_approval'|'done'|'error'|'denied'|'cancelled'} ToolState
  * `denied` and `cancelled` are the user's decisions (Deny, Stop); `error` is a real failure.
@@ -23,6 +27,14 @@
  * @property {string|null} output     the tool_result output
  * @property {ConsoleRun[]} console    what the tool printed or logged, in order (runs of one stream)
  * @property {number} consoleChars     characters in `console`, to bound it
+ * @property {ToolProgress | null} progress  the newest progress the tool reported (a new object per update)
+ * @property {ImageInfo[]} images      the images of its result
+ */
+
+/**
+ * @typedef {object} ToolProgress
+ * @property {string | null} message  what the tool does now (an update without one keeps the one before)
+ * @property {number | null} fraction  0 to 1; null when the tool cannot tell (an indeterminate bar)
  */
 
 /**
@@ -31,15 +43,22 @@
  * @property {string} text
  */
 
-/** @typedef {{kind:'user', text:string}} UserItem */
+/** @typedef {{kind:'user', text:string, images:ImageInfo[]}} UserItem */
 /** @typedef {{kind:'assistant', text:string}} AssistantItem */
+/**
+ * @typedef {{kind:'reasoning', text:string, done:boolean, duration:number|null, startedMs:number}} ReasoningItem
+ * The model's reasoning in one step, above the step's text; `done` once the text or a call started (or the step
+ * ended), `duration` in seconds (the kernel's `reasoning_done`, else measured here).
+ */
 /** @typedef {{kind:'notice', level:'error'|'info', text:string}} NoticeItem */
 /** @typedef {{kind:'call', call:ToolCall}} CallItem  a tool call, at the point of the turn where it was made */
-/** @typedef {UserItem|AssistantItem|NoticeItem|CallItem} Item */
+/** @typedef {UserItem|AssistantItem|ReasoningItem|NoticeItem|CallItem} Item */
 
 /**
  * @typedef {{type:'item', item:Item}
- *   | {type:'text', item:AssistantItem}
+ *   | {type:'text', item:AssistantItem|ReasoningItem}
+ *   | {type:'reasoning-done', item:ReasoningItem}
+ *   | {type:'progress', call:ToolCall}
  *   | {type:'call', call:ToolCall}  (always preceded by the 'item' change of its CallItem)
  *   | {type:'args', call:ToolCall, fragment:string}
  *   | {type:'args-reset', call:ToolCall}
@@ -53,6 +72,7 @@
  * @property {Item[]} items                 the conversation, in order: prompts, text segments, calls, notices
  * @property {AssistantItem|null} open      the text segment deltas currently append to (a call closes it, so
  *   text after a call is a new segment)
+ * @property {ReasoningItem|null} reasoning the reasoning section deltas currently append to
  * @property {Map<string, ToolCall>} calls  by id, in insertion order (= tool rows order)
  * @property {ToolCall[]} results           calls with a result, in result order
  */
@@ -95,7 +115,7 @@ const MAX_TRUSTED_AGE_MS = 24 * 3600 * 1000;
 
 /** @returns {ChatState} */
 export function createState() {
-  return { items: [], open: null, calls: new Map(), results: [] };
+  return { items: [], open: null, reasoning: null, calls: new Map(), results: [] };
 }
 
 /** @param {ToolCall} call */
@@ -117,11 +137,28 @@ export function apply(state, event, nowMs = Date.now()) {
   switch (event.type) {
     case 'user_prompt':
       state.open = null;
-      pushItem(state, changes, { kind: 'user', text: str(event.text) });
+      endReasoning(state, changes, null, nowMs);
+      pushItem(state, changes, { kind: 'user', text: str(event.text), images: readImages(event.images) });
+      break;
+    case 'reasoning_delta': {
+      const text = str(event.text);
+      if (!text) break;
+      if (state.reasoning === null) {
+        state.open = null; // the step's text after it is a new segment
+        state.reasoning = { kind: 'reasoning', text: '', done: false, duration: null, startedMs: nowMs };
+        pushItem(state, changes, state.reasoning);
+      }
+      state.reasoning.text += text;
+      changes.push({ type: 'text', item: state.reasoning });
+      break;
+    }
+    case 'reasoning_done':
+      endReasoning(state, changes, num(event.duration), nowMs);
       break;
     case 'text_delta': {
       const text = str(event.text);
       if (!text) break;
+      endReasoning(state, changes, null, nowMs);
       if (state.open === null) {
         state.open = { kind: 'assistant', text: '' };
         pushItem(state, changes, state.open);
@@ -131,10 +168,10 @@ export function apply(state, event, nowMs = Date.now()) {
       break;
     }
     case 'tool_call_started':
-      if (!state.calls.has(str(event.id))) callFor(state, changes, event);
+      if (!state.calls.has(str(event.id))) callFor(state, changes, event, nowMs);
       break;
     case 'tool_arguments_delta': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
       const fragment = str(event.fragment);
       if (!fragment || isFinished(call)) break;
       call.args += fragment;
@@ -143,7 +180,7 @@ export function apply(state, event, nowMs = Date.now()) {
       break;
     }
     case 'tool_call_ready': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
       const raw = str(event.raw_arguments);
       if (raw !== call.args) {
         call.args = raw;
@@ -160,21 +197,30 @@ export function apply(state, event, nowMs = Date.now()) {
       break;
     }
     case 'tool_awaiting_approval':
-      setState(callFor(state, changes, event), 'awaiting_approval', changes);
+      setState(callFor(state, changes, event, nowMs), 'awaiting_approval', changes);
       break;
     case 'tool_running': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
       call.startedMs = localStart(event.started_at, nowMs);
       setState(call, 'running', changes);
       break;
     }
     case 'tool_output': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
       if (appendConsole(call, event.stream, str(event.text))) changes.push({ type: 'call-state', call });
       break;
     }
+    case 'tool_progress': {
+      const call = callFor(state, changes, event, nowMs);
+      const fraction = num(event.fraction);
+      const message = typeof event.message === 'string' ? event.message : (call.progress?.message ?? null);
+      call.progress = { message, fraction: fraction === null ? null : Math.min(1, Math.max(0, fraction)) };
+      changes.push({ type: 'progress', call });
+      break;
+    }
     case 'tool_result': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
+      call.images = readImages(event.images);
       call.output = str(event.output);
       call.duration = num(event.duration);
       setState(call, 'done', changes, true);
@@ -183,7 +229,7 @@ export function apply(state, event, nowMs = Date.now()) {
       break;
     }
     case 'tool_error': {
-      const call = callFor(state, changes, event);
+      const call = callFor(state, changes, event, nowMs);
       call.error = str(event.message);
       // A call that could not run keeps its arguments' kind: `truncated` says more than the session's `incomplete`.
       if (call.errorKind === null || !CALL_ERROR_KINDS.has(call.errorKind)) {
@@ -197,14 +243,17 @@ export function apply(state, event, nowMs = Date.now()) {
     case 'step_started':
     case 'message_finished':
       state.open = null;
+      endReasoning(state, changes, null, nowMs);
       break;
     case 'stream_error': {
       state.open = null;
+      endReasoning(state, changes, null, nowMs);
       const where = event.provider ? `${str(event.provider)}: ` : '';
       notice(state, changes, 'error', `${where}${str(event.message) || str(event.kind)}`);
       break;
     }
     case 'turn_finished':
+      endReasoning(state, changes, null, nowMs);
       finishTurn(state, changes, event);
       break;
     default:
@@ -231,6 +280,25 @@ function finishTurn(state, changes, event) {
   } else if (event.reason === 'max_tokens') {
     notice(state, changes, 'error', message || 'The model ran out of output tokens inside a tool call.');
   } else if (event.reason === 'error' && message) notice(state, changes, 'error', message);
+}
+
+/**
+ * The open reasoning section ends: the step's text or a call started, the step ended, or the kernel said so
+ * with the duration it measured (`reasoning_done`, which comes first). Without one, the time since the first
+ * delta here (none for a replayed transcript, where every event has the same time).
+ * @param {ChatState} state
+ * @param {Change[]} changes
+ * @param {number | null} duration
+ * @param {number} nowMs
+ */
+function endReasoning(state, changes, duration, nowMs) {
+  const item = state.reasoning;
+  if (item === null) return;
+  state.reasoning = null;
+  item.done = true;
+  const measured = (nowMs - item.startedMs) / 1000;
+  item.duration = duration ?? (measured > 0 ? measured : null);
+  changes.push({ type: 'reasoning-done', item });
 }
 
 /**
@@ -261,9 +329,10 @@ function pushItem(state, changes, item) {
  * @param {ChatState} state
  * @param {Change[]} changes
  * @param {any} event
+ * @param {number} nowMs
  * @returns {ToolCall}
  */
-function callFor(state, changes, event) {
+function callFor(state, changes, event, nowMs) {
   const id = str(event.id);
   let call = state.calls.get(id);
   if (call === undefined) {
@@ -279,10 +348,13 @@ function callFor(state, changes, event) {
       output: null,
       console: [],
       consoleChars: 0,
+      progress: null,
+      images: [],
     };
     state.calls.set(id, call);
-    // The call sits where it was made: text that follows it is a new segment.
+    // The call sits where it was made: text that follows it is a new segment, and the reasoning before it ended.
     state.open = null;
+    endReasoning(state, changes, null, nowMs);
     pushItem(state, changes, { kind: 'call', call });
     changes.push({ type: 'call', call });
   } else if (!call.name && event.name) {

@@ -16,6 +16,7 @@
 
 import { BlockSplitter } from './blocks.js';
 import { element } from './dom.js';
+import { renderImages } from './images_view.js';
 import { renderPieces } from './markdown.js';
 import { foldLongText } from './prompt_view.js';
 
@@ -37,6 +38,8 @@ const TAIL_WAIT = 3;
 
 /** @typedef {import('./reducer.js').Item} Item */
 /** @typedef {import('./reducer.js').AssistantItem} AssistantItem */
+/** @typedef {import('./reducer.js').ReasoningItem} ReasoningItem */
+/** @typedef {import('./images_view.js').OpenImage} OpenImage */
 
 /** How fast markdown renders here: ms per character, a moving average over the slices timed. */
 export class Pace {
@@ -111,20 +114,21 @@ export class FrameBudget {
 const UNLIMITED = { spent: () => false, chars: () => Infinity, now: () => 0, cost: () => 0, done: () => {} };
 
 /**
- * One assistant message: complete blocks are rendered once and appended; only the tail is re-rendered.
- * `flush` is called at most once per animation frame by the view's scheduler.
+ * One assistant message (or reasoning section): complete blocks are rendered once and appended; only the tail
+ * is re-rendered. `flush` is called at most once per animation frame by the view's scheduler.
  */
 export class MarkdownMessage {
   /**
    * @param {Document} doc
-   * @param {AssistantItem} item
+   * @param {AssistantItem | ReasoningItem} item
    * @param {(sources: string[], doc: Document) => DocumentFragment[]} [render]  markdown -> sanitized DOM
+   * @param {{hook?: string, className?: string}} [options]  the element's data-nbstream and class
    */
-  constructor(doc, item, render = renderPieces) {
+  constructor(doc, item, render = renderPieces, { hook = 'assistant', className = 'nbs-assistant nbs-md' } = {}) {
     this.doc = doc;
     this.item = item;
     this.render = render;
-    this.el = element(doc, 'div', 'nbs-assistant nbs-md', 'assistant');
+    this.el = element(doc, 'div', className, hook);
     this.frozenEl = element(doc, 'div', 'nbs-frozen');
     this.tailEl = element(doc, 'div', 'nbs-tail');
     this.el.append(this.frozenEl, this.tailEl);
@@ -225,18 +229,22 @@ function sliceEnd(chunks, start, limit) {
  * The element for a text-area item (assistant messages also get their MarkdownMessage).
  * @param {Document} doc
  * @param {Item} item
+ * @param {OpenImage} [openImage]  enlarges a prompt's image
  * @returns {{el: HTMLElement, message: MarkdownMessage | null}}
  */
-export function renderItem(doc, item) {
+export function renderItem(doc, item, openImage = () => {}) {
   if (item.kind === 'assistant') {
     const message = new MarkdownMessage(doc, item);
     return { el: message.el, message };
   }
   if (item.kind === 'call') throw new Error('a call item is a tool card (tools_view.js)');
+  if (item.kind === 'reasoning') throw new Error('a reasoning item is a section (reasoning_view.js)');
   if (item.kind === 'user') {
     // A long (pasted) prompt is folded to its first lines, with a button to show it all.
     const el = element(doc, 'div', 'nbs-user', 'user');
     el.append(foldLongText(doc, item.text));
+    const images = renderImages(doc, item.images ?? [], openImage);
+    if (images !== null) el.append(images);
     return { el, message: null };
   }
   const el = element(doc, 'div', `nbs-notice nbs-${item.level}`, 'notice');

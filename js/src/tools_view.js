@@ -1,12 +1,15 @@
 // A tool call's card, at the point of the turn where the call was made (DOM hooks: WIDGET_PROTOCOL.md).
 //
-// Head (state badge, name, live timer), arguments, what the tool printed, then its result or error. Arguments
-// grow by appending a text node per fragment (O(1) per fragment) and are formatted once, when the call is
-// final; the console grows the same way. Nothing is rebuilt once shown, so a result the reader expanded stays
-// expanded. Everything from the model or a tool goes through textContent and text nodes, never innerHTML.
+// Head (state badge, name, live timer), arguments, what the tool printed, its progress (progress_view.js), then
+// its result (with its images' thumbnails, images_view.js) or error. Arguments grow by appending a text node per
+// fragment (O(1) per fragment) and are formatted once, when the call is final; the console grows the same way.
+// Nothing is rebuilt once shown, so a result the reader expanded stays expanded. Everything from the model or a
+// tool goes through textContent and text nodes, never innerHTML; images only as checked data: URLs.
 
 import { element } from './dom.js';
 import { formatArguments, formatSeconds } from './format.js';
+import { renderImages } from './images_view.js';
+import { ProgressLine } from './progress_view.js';
 import { errorLabel } from './reducer.js';
 import { renderResult, renderText } from './results_view.js';
 
@@ -28,11 +31,13 @@ export class ToolCard {
    * @param {Document} doc
    * @param {ToolCall} call
    * @param {(content: object) => void} send  custom message to the kernel
+   * @param {import('./images_view.js').OpenImage} [openImage]  enlarges one of the result's images
    */
-  constructor(doc, call, send) {
+  constructor(doc, call, send, openImage = () => {}) {
     this.doc = doc;
     this.call = call;
     this.send = send;
+    this.openImage = openImage;
     this.el = element(doc, 'div', 'nbs-tool', 'tool');
     this.el.dataset.toolId = call.id;
     const head = element(doc, 'div', 'nbs-tool-head');
@@ -65,8 +70,14 @@ export class ToolCard {
     this.lastRunShown = 0;
     /** @type {HTMLElement | null} */
     this.approval = null;
-    this.el.append(head, this.argsEl, this.consoleBox);
+    this.progress = new ProgressLine(doc);
+    this.el.append(head, this.argsEl, this.consoleBox, this.progress.el);
     this.update();
+  }
+
+  /** The tool reported progress: show the newest (O(1)). */
+  updateProgress() {
+    this.progress.update(this.call.progress);
   }
 
   /** @param {string} fragment */
@@ -106,9 +117,12 @@ export class ToolCard {
     this.badge.textContent = call.state === 'error' ? errorLabel(call.errorKind) : STATE_LABELS[call.state];
     this.finishArgs();
     this.updateConsole();
+    this.updateProgress();
     if (call.state === 'done' && this.resultEl === null) {
       this.resultEl = renderResult(this.doc, call);
       this.el.append(this.resultEl);
+      const images = renderImages(this.doc, call.images, this.openImage);
+      if (images !== null) this.resultEl.append(images);
     }
     this.showError(call.error && call.state !== 'done' ? call.error : '');
     if (call.state === 'awaiting_approval') this.showApproval();

@@ -1,9 +1,10 @@
 // One view of a StreamChat: the status line, one conversation column, the prompt box.
 //
 // The column holds the chat turn by turn (`data-nbstream=turn`): the prompt, an activity line ("3 tools · 2.1s",
-// or "working…" while tools run), then the reply in order — text segments, and each tool call's card where the
-// call was made. In quiet mode (`view="quiet"`) the cards sit in the turn's activity panel, folded, and only
-// the text and the activity line show.
+// or "working…" while tools run), then the reply in order — each step's reasoning section (reasoning_view.js),
+// text segments, and each tool call's card where the call was made. In quiet mode (`view="quiet"`) the cards
+// sit in the turn's activity panel, folded, and only the text, the folded reasoning and the activity line show.
+// Images (a prompt's, a tool result's) are thumbnails; the view's one viewer enlarges them (images_view.js).
 //
 // The store notifies every view of changes; a view patches its DOM at once for cheap changes (cards) and
 // defers markdown to one flush per animation frame. Nothing finished is ever rebuilt: when a turn is committed
@@ -13,7 +14,9 @@
 
 import { element } from './dom.js';
 import { activitySummary, formatSeconds } from './format.js';
+import { ImageViewer } from './images_view.js';
 import { PromptBox } from './prompt_view.js';
+import { ReasoningSection } from './reasoning_view.js';
 import { isFinished } from './reducer.js';
 import { Follower } from './follow.js';
 import { FrameScheduler, renderItem } from './text_view.js';
@@ -165,6 +168,8 @@ class SegmentView {
     this.turns = [];
     /** @type {Map<Item, MarkdownMessage>} */
     this.messages = new Map();
+    /** @type {Map<Item, ReasoningSection>} */
+    this.reasonings = new Map();
     /** @type {Map<string, {card: ToolCard, turn: TurnView}>} */
     this.cards = new Map();
     for (const item of state.items) this.addItem(item);
@@ -189,15 +194,23 @@ class SegmentView {
    * @returns {MarkdownMessage | null}
    */
   addItem(item) {
+    const openImage = this.view.openImage;
     if (item.kind === 'call') {
       const turn = this.currentTurn();
-      const card = new ToolCard(this.view.doc, item.call, (content) => this.view.store.send(content));
+      const send = (/** @type {object} */ content) => this.view.store.send(content);
+      const card = new ToolCard(this.view.doc, item.call, send, openImage);
       card.tick(this.view.store.now());
       this.cards.set(item.call.id, { card, turn });
       turn.addCard(card);
       return null;
     }
-    const { el, message } = renderItem(this.view.doc, item);
+    if (item.kind === 'reasoning') {
+      const section = new ReasoningSection(this.view, item);
+      this.reasonings.set(item, section);
+      this.currentTurn().flow.append(section.el);
+      return null;
+    }
+    const { el, message } = renderItem(this.view.doc, item, openImage);
     if (item.kind === 'user') {
       this.newTurn().addPrompt(el);
       return null;
@@ -219,8 +232,15 @@ class SegmentView {
         case 'text': {
           const message = this.messages.get(change.item);
           if (message) this.view.dirty.add(message);
+          else this.reasonings.get(change.item)?.grew();
           break;
         }
+        case 'reasoning-done':
+          this.reasonings.get(change.item)?.layout();
+          break;
+        case 'progress':
+          this.cards.get(change.call.id)?.card.updateProgress();
+          break;
         case 'args':
           this.cards.get(change.call.id)?.card.appendArgs(change.fragment);
           break;
@@ -248,12 +268,13 @@ class SegmentView {
     for (const turn of this.turns) turn.refresh(nowMs);
   }
 
-  /** The view mode changed: move the cards, show or fold them. */
+  /** The view mode changed: move the cards, show or fold them and the reasoning sections. */
   relayout() {
     for (const turn of this.turns) {
       turn.placeAll();
       turn.layout();
     }
+    for (const section of this.reasonings.values()) section.layout();
   }
 
   /** A committed segment: its turns will not change again (CSS may skip their layout while off screen). */
@@ -263,6 +284,7 @@ class SegmentView {
 
   remove() {
     for (const message of this.messages.values()) this.view.dirty.delete(message);
+    for (const section of this.reasonings.values()) this.view.dirty.delete(section.message);
     this.el.remove();
   }
 }
@@ -285,15 +307,20 @@ export class ChatView {
     /** @type {SegmentView | null} */
     this.live = null;
     this.quiet = false;
+    /** Whether reasoning sections show (the `show_reasoning` trait). */
+    this.showReasoning = true;
     /** Whether content was added since the last flush. */
     this.grew = false;
     this.scheduler = new FrameScheduler(this.win, (budget) => this.flush(budget));
     this.onStatus = this.onStatus.bind(this);
     this.onViewMode = this.onViewMode.bind(this);
+    /** @type {import('./images_view.js').OpenImage} */
+    this.openImage = (image, from) => this.viewer.open(image, from);
     /** Whether the kernel is gone: then this view is frozen as it was (see `disconnect`). */
     this.disconnected = false;
     this.disconnect = this.disconnect.bind(this);
     this.buildLayout();
+    this.viewer = new ImageViewer(this.root);
     this.onViewMode();
     this.rebuild();
     this.onStatus();
@@ -338,11 +365,28 @@ export class ChatView {
 
   onViewMode() {
     const quiet = this.model.get('view') === 'quiet';
+    const shown = this.model.get('show_reasoning') !== false;
     this.root.dataset.view = quiet ? 'quiet' : 'detailed';
-    if (quiet === this.quiet) return;
+    this.root.dataset.reasoning = shown ? 'shown' : 'hidden';
+    if (quiet === this.quiet && shown === this.showReasoning) return;
     this.quiet = quiet;
+    this.showReasoning = shown;
     for (const segment of this.segments) segment.relayout();
     this.live?.relayout();
+  }
+
+  // ReasoningHost (reasoning_view.js)
+
+  /** @param {MarkdownMessage} message */
+  renderLater(message) {
+    this.dirty.add(message);
+    this.grew = true;
+    this.scheduler.request();
+  }
+
+  /** @param {MarkdownMessage} message */
+  skipRender(message) {
+    this.dirty.delete(message);
   }
 
   onStatus() {
@@ -459,6 +503,7 @@ export class ChatView {
 
   dispose() {
     this.model.off('comm_live_update', this.disconnect);
+    this.viewer.dispose();
     this.follow.dispose();
     this.scheduler.cancel();
     this.prompt.dispose();

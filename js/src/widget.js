@@ -139,12 +139,14 @@ class Mount {
     this.model = model;
     for (const name of STATUS_EVENTS) model.on(name, this.onStatus);
     model.on('change:view', this.view.onViewMode);
+    model.on('change:show_reasoning', this.view.onViewMode);
     this.detachCodeActions = attachCodeActions(el, model); // Copy / Insert on code blocks (code_blocks.js)
   }
 
   unbind() {
     for (const name of STATUS_EVENTS) this.model.off(name, this.onStatus);
     this.model.off('change:view', this.view.onViewMode);
+    this.model.off('change:show_reasoning', this.view.onViewMode);
     this.detachCodeActions();
   }
 

@@ -128,6 +128,7 @@ MARKDOWN_TAGS = {
 SAFE_ATTRIBUTES = {
     *("class", "href", "title", "start", "align", "target", "rel", "type", "disabled", "hidden"),
     *("role", "placeholder", "rows", "aria-label", "aria-expanded", "aria-keyshortcuts"),
+    *("aria-valuemin", "aria-valuemax", "aria-valuenow"),  # a tool card's progress bar (progress_view.js)
 }
 # Inline styles the frontend sets itself: the prompt box's height (prompt_view.js).
 SAFE_STYLED = {"textarea", "div"}
@@ -216,7 +217,11 @@ def check_dom(report: dict[str, Any]) -> None:
         "data-status",
         "data-lm-suppress-shortcuts",
         "data-view",  # the root: detailed / quiet
+        "data-reasoning",  # the root: reasoning sections shown / hidden
+        "data-open",  # a reasoning section (reasoning_view.js)
+        "data-indeterminate",  # a progress bar without a fraction
         "data-committed",  # a committed segment
+        "data-sealed",  # a full group of finished markdown blocks, laid out (text_view.js)
         "data-folded",  # a turn whose cards are folded; a folded prompt
         "data-kind",  # a tool error's kind
         "data-stream",  # a console run: stdout / stderr / log
