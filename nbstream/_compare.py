@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from ._errors import ConfigurationError
 from ._events import TurnFinished, TurnReason
 from ._export import Conversation, static_html
+from ._images import images_from
 from ._messages import AssistantMessage
 from ._metrics import TurnMetrics
 from ._model import Model
@@ -38,7 +39,6 @@ from ._static_html import with_static_html
 from ._tools import Tool
 from ._turn_handle import TurnHandle
 from ._widget import FrontendMissingError, StreamChat
-from ._widget import _images as convert_images
 
 __all__ = ["Compare", "CompareHandle", "ModelResult"]
 
@@ -223,7 +223,7 @@ class Compare(anywidget.AnyWidget):
         it now, or after its running turn. Returns at once: ``await`` the handle for the results."""
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
-        converted = convert_images(images)  # once, for every column: a bad image raises here, sending nothing
+        converted = images_from(images)  # once, for every column: a bad image raises here, sending nothing
         self._check_open()
         handles: dict[str, TurnHandle] = {}
         for label, chat in self._chats.items():

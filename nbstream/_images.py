@@ -23,6 +23,7 @@ __all__ = [
     "ImageType",
     "decode_image",
     "image_from",
+    "images_from",
     "is_image",
     "sniff",
     "unseen_note",
@@ -211,3 +212,20 @@ def unseen_note(images: list[ImageData]) -> str:
     )
     count = f"1 image ({described}) was" if len(images) == 1 else f"{len(images)} images ({described}) were"
     return f"[{count} shown to the user; this model cannot see tool images]"
+
+
+def images_from(images: Any) -> list[ImageData]:
+    """What ``send(prompt, images=...)`` was given, converted now: one image alone, or an iterable of them. A bad
+    one is the ``TypeError`` / ``ValueError`` of ``image_from``, saying which (``images[1]: ...``)."""
+    if images is None:
+        return []
+    if isinstance(images, (str, os.PathLike)) or is_image(images):
+        images = [images]
+    converted: list[ImageData] = []
+    for index, image in enumerate(images):
+        try:
+            converted.append(image_from(image))
+        except (TypeError, ValueError) as exc:  # a pydantic error is a ValueError: said as one
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"images[{index}]: {exc}") from exc
+    return converted

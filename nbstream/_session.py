@@ -24,7 +24,7 @@ from ._assembly import made_up_ids
 from ._dispatch import Dispatcher, Emit, Replays
 from ._errors import ConfigurationError
 from ._events import Event, StepStarted, ToolCallReady, TurnFinished, TurnReason
-from ._images import ImageData, image_from, is_image
+from ._images import images_from
 from ._mcp import MCPServer, MCPServerError, MCPServers
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
 from ._metrics import ChatMetrics, Pricing, TurnMeter, TurnMetrics
@@ -227,17 +227,7 @@ class Session:
         """
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
-        if images is None:
-            images = []
-        elif isinstance(images, (str, os.PathLike)) or is_image(images):
-            images = [images]
-        converted: list[ImageData] = []
-        for index, image in enumerate(images):
-            try:
-                converted.append(image_from(image))
-            except (TypeError, ValueError) as exc:  # said again with which image it was
-                kind = TypeError if isinstance(exc, TypeError) else ValueError
-                raise kind(f"images[{index}]: {exc}") from exc
+        converted = images_from(images)
         self._check_free()
         return TurnStream(self, UserMessage(content=prompt, images=converted))
 

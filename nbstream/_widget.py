@@ -73,7 +73,7 @@ from ._display import (
 from ._errors import ConfigurationError, NbstreamError
 from ._events import Event, TurnFinished, TurnReason
 from ._export import Conversation, static_html
-from ._images import ImageData, image_from, is_image
+from ._images import images_from
 from ._mcp import MCPServer
 from ._messages import AssistantMessage, Message
 from ._model import Model, ReasoningLevel
@@ -104,22 +104,6 @@ class FrontendMissingError(NbstreamError, RuntimeError):
             f"nbstream's frontend bundle is missing ({_ESM_PATH}). Build it with `python hatch_build.py` "
             "in the nbstream repository (node comes from PyPI if needed), or install a built wheel."
         )
-
-
-def _images(images: Iterable[Any] | None) -> list[ImageData]:
-    """``send``'s images, converted now (a bad one raises in the cell that sent it, saying which)."""
-    if images is None:
-        return []
-    if isinstance(images, (str, os.PathLike)) or is_image(images):
-        images = [images]
-    converted: list[ImageData] = []
-    for index, image in enumerate(images):
-        try:
-            converted.append(image_from(image))
-        except (TypeError, ValueError) as error:  # a pydantic error is a ValueError: say it as one
-            kind = TypeError if isinstance(error, TypeError) else ValueError
-            raise kind(f"images[{index}]: {error}") from error
-    return converted
 
 
 class _ClearJob:
@@ -216,7 +200,7 @@ class StreamChat(anywidget.AnyWidget):
         """
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, not {type(prompt).__name__}")
-        converted = _images(images)
+        converted = images_from(images)
         self._check_open()
         handle = TurnHandle(prompt, converted)
         handle._loop_thread = self._runner

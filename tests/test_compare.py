@@ -1,6 +1,6 @@
 """Compare on the Python side: one prompt to several models at once, each in its own chat; results, Stop,
 metrics, labels, the page's messages. The page itself (columns drawn by the chats' own views) is in
-tests/browser/test_compare.py and js/test/compare.test.js.
+tests/browser/test_compare_in_lab.py and js/test/compare.test.js.
 
 The chats' comms are test_widget.py's recording comms (``comm.create_comm`` patched), as in test_widget.py.
 """
