@@ -228,7 +228,7 @@ class Compare(anywidget.AnyWidget):
         handles: dict[str, TurnHandle] = {}
         for label, chat in self._chats.items():
             handle = chat.send(prompt, images=converted)
-            handle._future.add_done_callback(functools.partial(self._finished, label, handle))
+            handle.add_done_callback(functools.partial(self._finished, label))
             handles[label] = handle
         return CompareHandle(prompt, handles)
 
@@ -298,7 +298,7 @@ class Compare(anywidget.AnyWidget):
         elif kind == "stop":
             self.stop()
 
-    def _finished(self, label: str, handle: TurnHandle, _future: object = None) -> None:
+    def _finished(self, label: str, handle: TurnHandle) -> None:
         """A column's turn ended: show its metrics under it. Never raises (it runs as a future's callback)."""
         try:
             metrics = _result(label, handle).metrics

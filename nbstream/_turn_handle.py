@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from . import _interrupt
@@ -34,6 +34,10 @@ class TurnHandle:
 
     def done(self) -> bool:
         return self._future.done()
+
+    def add_done_callback(self, callback: Callable[[TurnHandle], object]) -> None:
+        """Call ``callback(handle)`` when the turn has ended (at once if it has), on the thread that ended it."""
+        self._future.add_done_callback(lambda _future: callback(self))
 
     @property
     def events(self) -> list[Event]:
