@@ -84,8 +84,7 @@ def _result(label: str, handle: TurnHandle) -> ModelResult:
     error = None
     if reason != "done":
         error = (finished.message if finished is not None else None) or reason
-    metrics = finished.metrics if finished is not None else None
-    return ModelResult(label=label, reason=reason, message=message, error=error, metrics=metrics)
+    return ModelResult(label=label, reason=reason, message=message, error=error, metrics=handle.metrics)
 
 
 class CompareHandle:
@@ -301,8 +300,7 @@ class Compare(anywidget.AnyWidget):
     def _finished(self, label: str, handle: TurnHandle) -> None:
         """A column's turn ended: show its metrics under it. Never raises (it runs as a future's callback)."""
         try:
-            metrics = _result(label, handle).metrics
-            line = metrics.line() if metrics is not None else ""
+            line = handle.metrics.line() if handle.metrics is not None else ""
             with self._lock:
                 self.columns = [
                     {**column, "metrics": line} if column["label"] == label else column

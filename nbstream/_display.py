@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ._events import Event, ToolArgumentsDelta
 from ._images import ImageData
+from ._metrics import ChatMetrics, TurnMetrics
 
 __all__ = [
     "MAX_TURN_IMAGE_CHARS",
@@ -27,6 +28,7 @@ __all__ = [
     "compact",
     "merge_batch",
     "to_display",
+    "turn_footer",
     "user_prompt",
 ]
 
@@ -50,6 +52,14 @@ def user_prompt(text: str, images: Iterable[ImageData] = ()) -> DisplayEvent:
     """The event that starts a turn: the prompt, and its images when it has any."""
     shown = [image.model_dump(mode="json") for image in images]
     return {"type": "user_prompt", "text": text, **({"images": shown} if shown else {})}
+
+
+def turn_footer(turn: TurnMetrics, chat: ChatMetrics) -> DisplayEvent:
+    """The fields a ``turn_finished`` display event gains for the turn's quiet footer: its metrics line, and a
+    title (the tooltip) with where the cost came from and the chat's totals so far."""
+    title = [turn.price_note] if turn.price_note else []
+    title.append(f"This chat so far: {chat.line()}")
+    return {"footer": turn.line(), "footer_title": "\n".join(title)}
 
 
 _ENDS_REASONING = frozenset(

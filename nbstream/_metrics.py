@@ -54,18 +54,18 @@ class TurnMetrics(BaseModel):
     """Where ``cost`` came from, or why it is unknown."""
 
     def line(self) -> str:
-        """One quiet line for people: ``1.2 s to first token · 48 tok/s · 812 in / 230 out (120 cached) ·
-        tools 3.1 s, 2.9 s overlapped · $0.0012``; what is unknown is left out."""
-        parts: list[str] = []
+        """One quiet line for people: ``9.0 s · 1.2 s to first token · 48 tok/s · 812 in / 230 out (120 cached)
+        · tools 3.1 s, 2.9 s overlapped · $0.0012``. Unknown timings and tokens are left out; an unknown cost is
+        said (``price_note`` tells why)."""
+        parts = [_seconds(self.duration)]
         if self.time_to_first_token is not None:
             parts.append(f"{_seconds(self.time_to_first_token)} to first token")
         if self.output_tokens_per_second is not None:
             parts.append(f"{self.output_tokens_per_second:,.0f} tok/s")
         parts += _tokens(self.input_tokens, self.output_tokens, self.cached_tokens)
         parts += _tools(self.tool_time, self.overlap_saved)
-        if self.cost is not None:
-            parts.append(_dollars(self.cost))
-        return " · ".join(parts) or f"{_seconds(self.duration)}"
+        parts.append(_cost(self.cost))
+        return " · ".join(parts)
 
 
 class ChatMetrics(BaseModel):
@@ -121,8 +121,7 @@ class ChatMetrics(BaseModel):
         parts = [f"{self.turns} turn{'' if self.turns == 1 else 's'}, {_seconds(self.duration)}"]
         parts += _tokens(self.input_tokens, self.output_tokens, self.cached_tokens)
         parts += _tools(self.tool_time, self.overlap_saved)
-        if self.cost is not None:
-            parts.append(_dollars(self.cost))
+        parts.append(_cost(self.cost))
         return " · ".join(parts)
 
 
@@ -388,8 +387,10 @@ def _tools(tool_time: float, overlap: float) -> list[str]:
     return [f"tools {_seconds(tool_time)}" + (f", {_seconds(overlap)} overlapped" if overlap > 0 else "")]
 
 
-def _dollars(cost: float) -> str:
-    """Cents as cents; below a cent, two significant digits (a short turn costs $0.000074)."""
+def _cost(cost: float | None) -> str:
+    """Cents as cents; below a cent, two significant digits (a short turn costs $0.000074); unknown as such."""
+    if cost is None:
+        return "cost unknown"
     if cost >= 0.01 or cost <= 0:
         return f"${cost:,.2f}"
     decimals = min(10, 1 - math.floor(math.log10(cost)))

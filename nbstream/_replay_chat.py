@@ -112,7 +112,7 @@ class ReplayChat(StreamChat):
     def _remember(self, turn: RecordedTurn, played: int) -> None:
         """The turn's history, as far as it was played, becomes the chat's (for ``messages`` and the copy)."""
         shown = RecordedTurn(turn.prompt, turn.at, turn.events[:played])
-        self._session._messages.extend(shown.messages())
+        self._session.extend(shown.messages())
 
 
 def replay(

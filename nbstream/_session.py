@@ -162,6 +162,12 @@ class Session:
     def busy(self) -> bool:
         return self._turn is not None and not self._turn.done()
 
+    def extend(self, messages: Iterable[Message]) -> None:
+        """Add messages to the conversation, as if those turns had run (a saved history, a replayed turn)."""
+        if self.busy:
+            raise RuntimeError("cannot change the conversation while a turn is running")
+        self._messages.extend(messages)
+
     def clear(self) -> None:
         """Forget the conversation (not the tools)."""
         if self.busy:
@@ -354,7 +360,7 @@ class Session:
         saved = load(path)
         options.setdefault("system", saved.system)
         session = cls(model, **options)
-        session._messages = list(saved.messages)
+        session.extend(saved.messages)
         return session
 
     # -- end of export and load ----------------------------------------------------------------------------

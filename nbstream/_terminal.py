@@ -311,12 +311,13 @@ async def run(
     if finished is None or finished.reason == "cancelled":
         console.print(Text(f"stopped after {seconds:.1f} s", style="yellow"))
         return EXIT_INTERRUPTED
+    measured = finished.metrics.line() if finished.metrics is not None else f"{seconds:.1f} s"
     summary = (
-        f"{finished.reason} in {seconds:.1f} s · {_plural(finished.steps, 'model response')} · "
-        f"{_plural(turn.tool_calls, 'tool call')}"
+        f"{finished.reason} · {_plural(finished.steps, 'model response')} · "
+        f"{_plural(turn.tool_calls, 'tool call')} · {measured}"
     )
     if finished.reason == "done":
-        console.print(Text(summary, style="dim"))
+        console.print(Text(summary, style="dim"), soft_wrap=True)  # one line a script can read, however wide
         return 0
     console.print(Text(f"{summary}: {finished.message or turn.last_error or finished.reason}", style="red"))
     return 1

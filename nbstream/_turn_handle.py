@@ -9,9 +9,10 @@ from typing import Any
 
 from . import _interrupt
 from ._background import LoopThread
-from ._events import Event, TurnReason
+from ._events import Event, TurnFinished, TurnReason
 from ._images import ImageData
 from ._messages import AssistantMessage
+from ._metrics import TurnMetrics
 from ._timeline import EventLog, Timeline
 
 __all__ = ["TurnHandle"]
@@ -27,6 +28,8 @@ class TurnHandle:
         """The images sent with the prompt."""
         self._log = EventLog()
         self.reason: TurnReason | None = None
+        self.metrics: TurnMetrics | None = None
+        """The finished turn's timings, tokens and cost (its ``TurnFinished.metrics``); ``None`` until then."""
         self._future: concurrent.futures.Future[AssistantMessage | None] = concurrent.futures.Future()
         # Running from the start: a waiter that is cancelled (an interrupted cell) cannot cancel the turn.
         self._future.set_running_or_notify_cancel()
@@ -56,6 +59,8 @@ class TurnHandle:
 
     def _record(self, event: Event) -> None:
         self._log.add(time.perf_counter(), event)
+        if isinstance(event, TurnFinished):
+            self.metrics = event.metrics
 
     def result(self, timeout: float | None = None) -> AssistantMessage | None:
         """The turn's last assistant message (``None`` if it produced none); blocks until the turn ends.

@@ -68,6 +68,7 @@ from ._display import (
     compact,
     merge_batch,
     to_display,
+    turn_footer,
     user_prompt,
 )
 from ._errors import ConfigurationError, NbstreamError
@@ -76,6 +77,7 @@ from ._export import Conversation, static_html
 from ._images import images_from
 from ._mcp import MCPServer
 from ._messages import AssistantMessage, Message
+from ._metrics import ChatMetrics
 from ._model import Model, ReasoningLevel
 from ._sendable import clean_text, sendable
 from ._session import Session
@@ -168,6 +170,7 @@ class StreamChat(anywidget.AnyWidget):
         self._session = session
         self._closed = False
         self._turns = 0  # committed turns, for a repr that never walks the transcript
+        self._metrics = ChatMetrics()
         self._attached = False  # a page's store listens: commits go as messages, not as the whole trait
         self._quiet_transcript = False  # while set, assigning ``transcript`` updates Python only
         # Loop-thread state: touched only by methods that run on the runner's loop.
@@ -230,6 +233,12 @@ class StreamChat(anywidget.AnyWidget):
     def messages(self) -> list[Message]:
         """A copy of the conversation so far."""
         return list(self._session.messages)
+
+    @property
+    def metrics(self) -> ChatMetrics:
+        """The totals of the turns this chat showed: time, tokens, tool time, cost (each turn's is on its
+        handle's ``metrics`` and under the turn, as its footer)."""
+        return self._metrics
 
     @property
     def session(self) -> Session:
@@ -410,10 +419,11 @@ class StreamChat(anywidget.AnyWidget):
             self._emit(user_prompt(handle.prompt, handle.images))
             async for event in self._events_of(handle):
                 handle._record(event)
-                self._emit(to_display(event))
                 if isinstance(event, TurnFinished):
                     reason = event.reason
+                    self._emit(self._finished(event))
                 else:
+                    self._emit(to_display(event))
                     self._cancel_active()
         except asyncio.CancelledError:  # the loop is shutting down (the process exits)
             handle._finish("cancelled", None)
@@ -435,6 +445,14 @@ class StreamChat(anywidget.AnyWidget):
                 new_messages = self._session.messages[first_new_message:]
                 last = next((m for m in reversed(new_messages) if isinstance(m, AssistantMessage)), None)
                 handle._finish(reason, last)
+
+    def _finished(self, event: TurnFinished) -> DisplayEvent:
+        """The turn's end as shown: with its metrics as a footer, counted in the chat's totals."""
+        shown = to_display(event)
+        if event.metrics is not None:
+            self._metrics = self._metrics.plus(event.metrics)
+            shown |= turn_footer(event.metrics, self._metrics)
+        return shown
 
     def _events_of(self, handle: TurnHandle) -> AsyncIterator[Event]:
         """The events of a turn: the session's (``nbstream.replay`` plays recorded ones instead)."""

@@ -64,7 +64,8 @@ def test_demo_turn_renders_markdown_and_puts_the_tool_result_on_its_own_line() -
     assert "slow_sum returned 5." in lines  # the answer, its **bold** and `code` rendered
     assert lines.index(result) < lines.index("slow_sum returned 5.")
     assert "**" not in run.stdout and "`" not in run.stdout
-    assert lines[-1].startswith("done in ") and "2 model responses · 1 tool call" in lines[-1]
+    assert lines[-1].startswith("done · 2 model responses · 1 tool call · ")
+    assert "to first token" in lines[-1] and lines[-1].endswith("cost unknown")  # the turn's metrics
     assert run.stderr == ""
 
 

@@ -323,9 +323,10 @@ def test_the_line_says_what_is_known() -> None:
         cost=0.0012,
     )
     assert metrics.line() == (
-        "1.2 s to first token · 48 tok/s · 812 in / 230 out (120 cached) · tools 3.1 s, 2.9 s overlapped · $0.0012"
+        "9.0 s · 1.2 s to first token · 48 tok/s · 812 in / 230 out (120 cached) · tools 3.1 s, 2.9 s overlapped"
+        " · $0.0012"
     )
-    assert TurnMetrics(duration=0.05).line() == "50 ms"
+    assert TurnMetrics(duration=0.05).line() == "50 ms · cost unknown"
     assert TurnMetrics(duration=1, input_tokens=12_345, output_tokens=None, cost=3.5).line() == (
-        "12,345 in / ? out · $3.50"
+        "1.0 s · 12,345 in / ? out · $3.50"
     )

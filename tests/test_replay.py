@@ -257,6 +257,8 @@ def test_replay_shows_the_turn_as_the_chat_did_running_nothing(make_chat: MakeCh
         texts = [e.get("text") for e in player.transcript if e["type"] == "text_delta"]
         assert texts == [e.get("text") for e in original if e["type"] == "text_delta"]
         assert player.messages == chat.messages  # the history, rebuilt from the events
+        assert player.metrics == chat.metrics and player.metrics.turns == 1  # the recorded turn's, as it was
+        assert [e.get("footer") for e in player.transcript] == [e.get("footer") for e in original]
         assert handle.result() == chat.messages[-1]
         running = next(e for e in handle.events if isinstance(e, ToolRunning))
         assert abs(running.started_at - time.time()) < 5, "a replayed tool starts now, for the page's timer"

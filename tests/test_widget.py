@@ -38,10 +38,12 @@ from nbstream import (
     TokenLimit,
     ToolArgumentsDelta,
     ToolCallReady,
+    TurnFinished,
     UserMessage,
 )
 from nbstream._background import SHARED_LOOP_NAME
 from nbstream._display import ReasoningTimer, cap_images, compact, merge_batch, user_prompt
+from nbstream._metrics import ChatMetrics
 from nbstream._widget import FLUSH_INTERVAL, TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -1098,3 +1100,44 @@ async def test_reasoning_streams_to_the_page_and_is_stored_merged_with_its_durat
     assert stored[0] == {"type": "reasoning_delta", "text": thought}
     assert stored[1]["type"] == "reasoning_done" and 0.4 <= stored[1]["duration"] < 5
     assert text_of(chat.transcript) == "The answer."
+
+
+async def test_each_turn_ends_with_its_metrics_as_a_footer_and_the_chat_sums_them(
+    make_chat: Callable[..., StreamChat],
+) -> None:
+    chat = make_chat(
+        ScriptedModel(
+            [[Say("Let me wait."), Call("nap", {"seconds": 0.05})], [Say("Done.")], [Say("Again.")]]
+        )
+    )
+
+    @chat.tool
+    async def nap(seconds: float) -> str:
+        """Sleep a little."""
+        await asyncio.sleep(seconds)
+        return "rested"
+
+    attach(chat)
+    first, second = chat.send("nap"), chat.send("again")
+    await second
+    assert first.metrics is not None and second.metrics is not None
+    assert [first.metrics, second.metrics] == [
+        event.metrics
+        for handle in (first, second)
+        for event in handle.events
+        if isinstance(event, TurnFinished)
+    ]
+    assert first.metrics.tool_time > 0 and second.metrics.tool_time == 0
+    assert chat.metrics == ChatMetrics().plus(first.metrics).plus(second.metrics)
+    assert chat.metrics == chat.session.metrics  # what the chat showed is what its session measured
+    # Each turn's end reaches the page with its footer: the turn's line, and the chat's totals so far.
+    ends = [e for e in sent_events(recorder(chat).custom()) if e["type"] == "turn_finished"]
+    assert [e["footer"] for e in ends] == [first.metrics.line(), second.metrics.line()]
+    assert "tools" in ends[0]["footer"] and ends[0]["footer"].endswith("cost unknown")
+    assert ends[0]["footer_title"] == "scripted models have no price\nThis chat so far: " + (
+        ChatMetrics().plus(first.metrics).line()
+    )
+    assert ends[1]["footer_title"].endswith(chat.metrics.line()) and "2 turns" in ends[1]["footer_title"]
+    # ...and the transcript keeps it, so a reloaded page shows it again.
+    stored = [e for e in chat.transcript if e["type"] == "turn_finished"]
+    assert [e["footer"] for e in stored] == [e["footer"] for e in ends]

@@ -52,7 +52,11 @@ import { readImages } from './images.js';
  */
 /** @typedef {{kind:'notice', level:'error'|'info', text:string}} NoticeItem */
 /** @typedef {{kind:'call', call:ToolCall}} CallItem  a tool call, at the point of the turn where it was made */
-/** @typedef {UserItem|AssistantItem|ReasoningItem|NoticeItem|CallItem} Item */
+/**
+ * @typedef {{kind:'metrics', text:string, title:string}} MetricsItem
+ * The turn's quiet footer: its metrics line as the kernel wrote it, and a tooltip (cost source, chat totals).
+ */
+/** @typedef {UserItem|AssistantItem|ReasoningItem|NoticeItem|CallItem|MetricsItem} Item */
 
 /**
  * @typedef {{type:'item', item:Item}
@@ -280,6 +284,8 @@ function finishTurn(state, changes, event) {
   } else if (event.reason === 'max_tokens') {
     notice(state, changes, 'error', message || 'The model ran out of output tokens inside a tool call.');
   } else if (event.reason === 'error' && message) notice(state, changes, 'error', message);
+  const footer = str(event.footer);
+  if (footer) pushItem(state, changes, { kind: 'metrics', text: footer, title: str(event.footer_title) });
 }
 
 /**

@@ -1,4 +1,5 @@
-// The conversation's text pieces: user prompts, notices, and assistant text segments as streaming markdown.
+// The conversation's text pieces: user prompts, notices, turn footers, and assistant text segments as streaming
+// markdown.
 //
 // A segment's finished blocks are each rendered once into a contained box (CSS `contain: content`), in groups
 // of GROUP_SIZE, so the browser's per-frame layout touches a few group boxes plus the live tail, never every
@@ -245,6 +246,12 @@ export function renderItem(doc, item, openImage = () => {}) {
     el.append(foldLongText(doc, item.text));
     const images = renderImages(doc, item.images ?? [], openImage);
     if (images !== null) el.append(images);
+    return { el, message: null };
+  }
+  if (item.kind === 'metrics') {
+    const el = element(doc, 'div', 'nbs-turn-metrics', 'turn-metrics');
+    el.textContent = item.text;
+    if (item.title) el.title = item.title;
     return { el, message: null };
   }
   const el = element(doc, 'div', `nbs-notice nbs-${item.level}`, 'notice');

@@ -231,6 +231,20 @@ describe('errors', () => {
   });
 });
 
+describe('the turn footer', () => {
+  test("a finished turn's metrics line ends the turn, after its notice; without one there is none", () => {
+    const footer = '2.1 s · 0.4 s to first token · 80 in / 12 out · cost unknown';
+    const { state } = run([
+      { type: 'text_delta', text: 'partial' },
+      { type: 'turn_finished', reason: 'cancelled', steps: 1, footer, footer_title: 'no price' },
+      { type: 'user_prompt', text: 'again' },
+      { type: 'turn_finished', reason: 'done', steps: 1, message: null },
+    ]);
+    assert.deepEqual(state.items.map((i) => i.kind), ['assistant', 'notice', 'metrics', 'user']);
+    assert.deepEqual(state.items[2], { kind: 'metrics', text: footer, title: 'no price' });
+  });
+});
+
 describe('replay', () => {
   test('a compacted transcript gives the same state as the live events', () => {
     const live = [

@@ -254,6 +254,25 @@ describe('the end of a turn', () => {
   });
 });
 
+describe('the turn footer', () => {
+  test("shows the turn's metrics under it as quiet text, the tooltip saying where the cost came from", async () => {
+    const model = new FakeModel();
+    const { els } = mount(model);
+    const el = els[0];
+    const html = '<img src=x onerror="window.pwned=1">';
+    const footer = `3.2 s · 1.1 s to first token · 812 in / 230 out · tools 2.1 s, 2.0 s overlapped · ${html}`;
+    const title = `OpenAI price of gpt-4.1-mini\nThis chat so far: 1 turn, 3.2 s · ${html}`;
+    model.receive({ type: 'events', events: [...TURN, { ...END, footer, footer_title: title }] });
+    model.receive({ type: 'events', events: [{ type: 'user_prompt', text: 'again' }, END] });
+    await settle();
+    const footers = qa(el, 'turn-metrics');
+    assert.equal(footers.length, 1, 'a turn without metrics has no footer');
+    assert.deepEqual([footers[0].textContent, footers[0].title], [footer, title]);
+    assert.equal(footers[0].closest('[data-nbstream="turn"]'), qa(el, 'turn')[0], 'under its own turn');
+    assert.equal(el.querySelector('img, [onerror]'), null, 'text, never markup');
+  });
+});
+
 describe('hostile text in the new places', () => {
   test('card names, arguments, printed output, errors and folded prompts are text', async () => {
     const model = new FakeModel();

@@ -109,6 +109,12 @@ def test_text_streams_while_a_tool_runs(lab: Lab, kernel: str) -> None:
              el => el.dataset.nbstream === 'tool' ? 'tool' : el.textContent.trim().slice(0, 12))"""
     )
     assert order[:3] == ["Let me add t", "tool", "the tool is "], order
+    # The turn's quiet footer: what it took, the tool time generation overlapped, and an honest cost.
+    footer = lab.page.locator(f"{WIDGET} [data-nbstream=turn] [data-nbstream=turn-metrics]")
+    assert footer.count() == 1 and footer.is_visible()
+    said = footer.inner_text()
+    assert "to first token" in said and "overlapped" in said and said.endswith("cost unknown"), said
+    assert "This chat so far: 1 turn" in (footer.get_attribute("title") or "")
 
     running = [s for s in seen if s["tool"] == "running"]
     gained, distinct, covered = growth_while(running)

@@ -90,6 +90,8 @@ def test_one_prompt_streams_into_two_columns_at_once_and_a_failure_stays_in_its_
         assert "no step 1" not in page.locator(f"{column(label)} .nbstream").inner_text()
         metrics = page.locator(f"{column(label)} [data-nbstream=compare-metrics]")
         metrics.filter(has_text="to first token").wait_for(timeout=10_000)
+        footers = page.locator(f"{column(label)} [data-nbstream=turn-metrics]")  # the line above says it
+        assert footers.count() == 1 and not footers.is_visible()
     assert "ALPHA BETA" in page.locator(f"{column('right')} [data-nbstream=text]").inner_text()
     assert "ALPHA BETA" not in page.locator(f"{column('left')} [data-nbstream=text]").inner_text()
 
