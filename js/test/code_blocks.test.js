@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { BlockSplitter } from '../src/blocks.js';
-import { attachCodeActions, cellIndexOf, codeOf, copyText, highlighter, isFinished } from '../src/code_blocks.js';
+import { attachCodeActions, cellIndexOf, codeOf, copyText, isFinished } from '../src/code_blocks.js';
+import { highlighter } from '../src/code_highlight.js';
 import { renderMarkdown, renderPieces } from '../src/markdown.js';
 import { makeWindow } from './helpers.js';
 
