@@ -122,6 +122,7 @@ class Assembler:
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
         self._cached_tokens: int | None = None
+        self._cache_write_tokens: int | None = None
         self._usage_seen = False
         self._done = False
         self._reasoning = ReasoningBlocks()
@@ -400,6 +401,9 @@ class Assembler:
         if part.cached_tokens is not None:
             self._cached_tokens = part.cached_tokens
             self._usage_seen = True
+        if part.cache_write_tokens is not None:
+            self._cache_write_tokens = part.cache_write_tokens
+            self._usage_seen = True
 
     def _end(self) -> list[Event]:
         events = self._ready_open_calls(incomplete=False)
@@ -420,6 +424,7 @@ class Assembler:
                 input_tokens=self._input_tokens,
                 output_tokens=self._output_tokens,
                 cached_tokens=self._cached_tokens,
+                cache_write_tokens=self._cache_write_tokens,
             )
             events.append(usage)
 

@@ -269,6 +269,9 @@ class Usage(_Event):
     """Tokens the response took; ``None`` when the provider did not say."""
     cached_tokens: int | None = None
     """Input tokens read from the provider's prompt cache (counted in ``input_tokens``); ``None``: not said."""
+    cache_write_tokens: int | None = None
+    """Input tokens written to the provider's prompt cache (counted in ``input_tokens``, billed above the input
+    rate); only Anthropic says it. ``None``: not said."""
 
 
 class MessageFinished(_Event):

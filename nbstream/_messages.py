@@ -51,6 +51,8 @@ class TokenUsage(_Frozen):
     """Tokens the response took; ``None`` when the provider did not say."""
     cached_tokens: int | None = None
     """Input tokens read from the provider's prompt cache; ``None`` when the provider did not say."""
+    cache_write_tokens: int | None = None
+    """Input tokens written to the provider's prompt cache (Anthropic); ``None`` when the provider did not say."""
 
 
 class StreamFailure(_Frozen):

@@ -137,6 +137,7 @@ class StepUsage:
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     unknown: str | None = None
 
 
@@ -344,6 +345,8 @@ class Pricing:
             counts = {"input_tokens": step.input_tokens, "output_tokens": step.output_tokens}
             if step.cached_tokens:
                 counts["cache_read_tokens"] = step.cached_tokens
+            if step.cache_write_tokens:
+                counts["cache_write_tokens"] = step.cache_write_tokens
             total += calc(genai_prices.Usage(**counts), self._model, **where).total_price
         version = genai_prices.__version__
         return float(
@@ -357,7 +360,9 @@ class Pricing:
 def _step(usage: Usage | None, unknown: str | None) -> StepUsage:
     if usage is None:
         return StepUsage(unknown=unknown)
-    return StepUsage(usage.input_tokens, usage.output_tokens, usage.cached_tokens, unknown)
+    return StepUsage(
+        usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.cache_write_tokens, unknown
+    )
 
 
 def _sum(values: Iterable[int | None]) -> int | None:

@@ -349,6 +349,7 @@ class MessageBuilder:
                 input_tokens=event.input_tokens,
                 output_tokens=event.output_tokens,
                 cached_tokens=event.cached_tokens,
+                cache_write_tokens=event.cache_write_tokens,
             )
         elif isinstance(event, MessageFinished):
             self._finished = event

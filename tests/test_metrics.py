@@ -35,7 +35,7 @@ from nbstream._events import (
     TurnReason,
     Usage,
 )
-from nbstream._metrics import ChatMetrics, TurnMeter
+from nbstream._metrics import ChatMetrics, Pricing, StepUsage, TurnMeter
 from nbstream._parse import collect, parse_stream
 from nbstream._providers import WireFormat, for_wire
 from nbstream.testing import Call, HttpStatus, Pause, ProviderError, ProviderServer, Say
@@ -228,7 +228,22 @@ def test_anthropic_input_counts_the_cache_reads_and_writes_it_reports_apart(
     data = fixture(name).replace(zero, b'"cache_creation_input_tokens":7,"cache_read_input_tokens":5')
     assert data != fixture(name)
     usage = collect(parse_stream("anthropic", [data])).usage
-    assert usage == TokenUsage(input_tokens=uncached + 7 + 5, output_tokens=output, cached_tokens=5)
+    assert usage == TokenUsage(
+        input_tokens=uncached + 7 + 5, output_tokens=output, cached_tokens=5, cache_write_tokens=7
+    )
+
+
+def test_cache_writes_are_priced_at_their_own_rate() -> None:
+    """Anthropic bills input written to its prompt cache above the input rate, reads below it."""
+    pricing = Pricing("anthropic:claude-sonnet-4-5")
+    usage = genai_prices.Usage(
+        input_tokens=4000, output_tokens=300, cache_read_tokens=1000, cache_write_tokens=2000
+    )
+    cost, note = pricing.cost([StepUsage(4000, 300, cached_tokens=1000, cache_write_tokens=2000)])
+    expected = genai_prices.calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic").total_price
+    assert cost == pytest.approx(float(expected), rel=1e-12) and note.startswith("Anthropic price")
+    unwritten, _ = pricing.cost([StepUsage(4000, 300, cached_tokens=1000)])
+    assert unwritten is not None and cost > unwritten
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="length",
         raw_stop_reason="max_tokens",
-        usage=TokenUsage(input_tokens=450, output_tokens=124, cached_tokens=0),
+        usage=TokenUsage(input_tokens=450, output_tokens=124, cached_tokens=0, cache_write_tokens=0),
     ),
     "anthropic_text_then_tool_use.sse": AssistantMessage(
         text="I'll check the current weather in Paris for you.",
@@ -80,7 +80,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="tool_use",
-        usage=TokenUsage(input_tokens=377, output_tokens=65, cached_tokens=0),
+        usage=TokenUsage(input_tokens=377, output_tokens=65, cached_tokens=0, cache_write_tokens=0),
     ),
     "anthropic_tool_no_args.sse": AssistantMessage(
         text="I'll update the issue list for you.",
@@ -91,7 +91,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="tool_calls",
         raw_stop_reason="tool_use",
-        usage=TokenUsage(input_tokens=565, output_tokens=48, cached_tokens=0),
+        usage=TokenUsage(input_tokens=565, output_tokens=48, cached_tokens=0, cache_write_tokens=0),
     ),
     "ollama_chat_tool_call.ndjson": AssistantMessage(
         tool_calls=[
@@ -250,7 +250,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         ],
         stop_reason="stop",
         raw_stop_reason="end_turn",
-        usage=TokenUsage(input_tokens=69, output_tokens=53, cached_tokens=0),
+        usage=TokenUsage(input_tokens=69, output_tokens=53, cached_tokens=0, cache_write_tokens=0),
     ),
     "anthropic_redacted_thinking.sse": AssistantMessage(  # redacted thinking has no text: no event shows it
         text="I notice that you've sent what appears to be some kind of test string or command. I don't have"
@@ -259,7 +259,7 @@ EXPECTED: dict[str, AssistantMessage] = {
         " and honest. How can I assist you today with a legitimate task or question?",
         stop_reason="stop",
         raw_stop_reason="end_turn",
-        usage=TokenUsage(input_tokens=92, output_tokens=189, cached_tokens=0),
+        usage=TokenUsage(input_tokens=92, output_tokens=189, cached_tokens=0, cache_write_tokens=0),
     ),
     "anthropic_thinking_tool_use.sse": AssistantMessage(
         reasoning=[Reasoning(text="Let me call the tool.")],

@@ -234,20 +234,20 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
     "anthropic_text_then_tool_use.sse": (
         "anthropic",
         [
-            UsagePart(377, 1, 0),
+            UsagePart(377, 1, 0, 0),
             *texts("I", "'ll check the current weather in Paris for you."),
             ToolPart("toolu_01NRLabsLyVHZPKxbKvkfSMn", 1, "get_weather", None),
             *fragments(None, 1, "", '{"locati', 'on": "P', "ar", 'is"}'),
             ToolEndPart("toolu_01NRLabsLyVHZPKxbKvkfSMn", 1),
             FinishPart("tool_calls", "tool_use"),
-            UsagePart(377, 65, 0),
+            UsagePart(377, 65, 0, 0),
             EndPart(),  # the file has no blank line after message_stop: dispatched at EOF
         ],
     ),
     "anthropic_incomplete_partial_json_max_tokens.sse": (
         "anthropic",
         [
-            UsagePart(450, 1, 0),
+            UsagePart(450, 1, 0, 0),
             *texts(
                 "I", "'ll create a comprehensive tax guide for", " someone with multiple W2s an",
                 "d save it in a file called taxes.txt. Let", " me do that for you now.",
@@ -261,20 +261,20 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ),
             # no content_block_stop for the tool block: no ToolEndPart
             FinishPart("length", "max_tokens"),
-            UsagePart(450, 124, 0),
+            UsagePart(450, 124, 0, 0),
             EndPart(),
         ],
     ),
     "anthropic_tool_no_args.sse": (
         "anthropic",
         [
-            UsagePart(565, 7, 0),
+            UsagePart(565, 7, 0, 0),
             *texts("I'll update the issue list for", " you."),
             ToolPart("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", 1, "updateIssueList", None),
             ToolPart(None, 1, arguments=""),
             ToolEndPart("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", 1),
             FinishPart("tool_calls", "tool_use"),
-            UsagePart(565, 48, 0),
+            UsagePart(565, 48, 0, 0),
             EndPart(),
         ],
     ),
@@ -310,7 +310,7 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
     "anthropic_thinking_text.sse": (
         "anthropic",
         [
-            UsagePart(69, 2, 0),
+            UsagePart(69, 2, 0, 0),
             ReasoningPart("", 0),  # content_block_start: thinking "" and signature ""
             *thoughts(
                 0, "The previous", " result", " was", " 925.", " Now", " I need to divide that", " by 5.\n\n925",
@@ -319,14 +319,14 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
             ReasoningPart("", 0, signature=opaque("anthropic_thinking_text.sse", "signature")[1]),
             *texts("925", " ÷ 5 ", "= 185"),
             FinishPart("stop", "end_turn"),
-            UsagePart(69, 53, 0),
+            UsagePart(69, 53, 0, 0),
             EndPart(),
         ],
     ),
     "anthropic_redacted_thinking.sse": (
         "anthropic",
         [
-            UsagePart(92, 88, 0),
+            UsagePart(92, 88, 0, 0),
             *[
                 ReasoningPart("", index, redacted=data)
                 for index, data in enumerate(opaque("anthropic_redacted_thinking.sse", "data"))
@@ -339,7 +339,7 @@ EXPECTED: dict[str, tuple[WireFormat, list[Part]]] = {
                 " can I assist you today with", " a legitimate task or question?",
             ),
             FinishPart("stop", "end_turn"),
-            UsagePart(92, 189, 0),
+            UsagePart(92, 189, 0, 0),
             EndPart(),
         ],
     ),

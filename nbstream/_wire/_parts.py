@@ -69,11 +69,13 @@ class ToolEndPart:
 class UsagePart:
     """Token counts the wire reported so far. ``input_tokens`` counts all input, cached or not (a parser whose
     provider leaves cached input out, Anthropic, adds it back); ``cached_tokens`` is the part of it read from
-    the provider's prompt cache. ``None``: the wire did not say."""
+    the provider's prompt cache, ``cache_write_tokens`` the part written to it (Anthropic says it: those are
+    billed above the input rate). ``None``: the wire did not say."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 @dataclass(slots=True)

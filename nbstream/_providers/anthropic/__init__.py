@@ -10,7 +10,8 @@ is ``{}`` and its arguments come as deltas, except from servers that send the in
 counts known so far (``message_delta`` may omit the input count), so the last one is the whole picture. Anthropic's
 ``input_tokens`` leaves out the input read from the prompt cache (``cache_read_input_tokens``) and written to it
 (``cache_creation_input_tokens``): both are added back, so that input counts all input as other providers count
-it, and the cache reads are the part of it that was cached.
+it; the reads are ``cached_tokens`` and the writes ``cache_write_tokens`` (each has its own price: writes are
+priced at the 5-minute cache's rate, as genai-prices has no separate 1-hour rate).
 
 Reasoning is extended thinking: ``thinking`` blocks stream ``thinking_delta`` text and end with one
 ``signature_delta``; ``redacted_thinking`` blocks carry encrypted ``data`` and no text. The API refuses a

@@ -174,9 +174,9 @@ class AnthropicParser(SSEJSONParser):
                 self._inputs[key] = value
         inputs = self._inputs
         uncached = inputs.get("input_tokens")
-        cache_read = inputs.get("cache_read_input_tokens")
-        total = None if uncached is None else uncached + (cache_read or 0) + inputs.get(_CACHE_WRITE, 0)
-        return UsagePart(total, int_or_none(usage.get("output_tokens")), cache_read)
+        cache_read, cache_write = inputs.get("cache_read_input_tokens"), inputs.get(_CACHE_WRITE)
+        total = None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
+        return UsagePart(total, int_or_none(usage.get("output_tokens")), cache_read, cache_write)
 
     def _message_stop(self, obj: dict[str, Any], out: list[Part]) -> None:
         for index in list(self._whole_inputs):  # a block that never stopped
