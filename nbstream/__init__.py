@@ -71,10 +71,11 @@ from ._progress import Progress
 from ._registry import ToolRegistry
 from ._replay import Recording
 from ._script import Call, Pause, Say, ScriptedModel, Think, TokenLimit
-from ._session import Session, TurnStream
+from ._session import Session
 from ._sse import SSE_HEADERS, to_sse
 from ._timeline import Timeline, ToolSpan
 from ._tools import Tool, tool
+from ._turn_stream import TurnStream
 
 if TYPE_CHECKING:
     from ._compare import Compare, CompareHandle, ModelResult

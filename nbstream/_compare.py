@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ._errors import ConfigurationError
 from ._events import TurnFinished, TurnReason
-from ._export import Conversation, static_html
+from ._export import Conversation
+from ._export_html import static_html
 from ._images import images_from
 from ._messages import AssistantMessage
 from ._metrics import TurnMetrics

@@ -17,13 +17,13 @@ import logging
 import math
 import os
 import pathlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from typing import Any
 
 from ._assembly import made_up_ids
 from ._dispatch import Dispatcher, Emit, Replays
 from ._errors import ConfigurationError
-from ._events import Event, StepStarted, ToolCallReady, TurnFinished, TurnReason
+from ._events import StepStarted, ToolCallReady, TurnFinished, TurnReason
 from ._images import images_from
 from ._mcp import MCPServer, MCPServerError, MCPServers
 from ._messages import AssistantMessage, Message, ToolResultMessage, UserMessage
@@ -34,10 +34,11 @@ from ._providers import for_wire
 from ._registry import ToolRegistry
 from ._replay import Recorder, redactions_for
 from ._tools import Tool
+from ._turn_stream import TurnStream
 from ._wire import MAX_FRAME_SIZE
 from ._wire._text_calls import TEXT_CALL_FORMATS, TextCallFormat
 
-__all__ = ["Session", "TurnStream"]
+__all__ = ["Session"]
 
 log = logging.getLogger("nbstream")
 
@@ -381,77 +382,6 @@ def _why_the_turn_ends(message: AssistantMessage, token_limit: str) -> tuple[Tur
     if not message.tool_calls:
         return "done", None
     return None
-
-
-class TurnStream(AsyncIterator[Event]):
-    """The events of one turn, read with ``async for``; ends with exactly one ``TurnFinished``.
-
-    Leaving the loop early (``break``, an exception, a cancelled cell) or ``aclose()`` stops the turn.
-    """
-
-    def __init__(self, session: Session, prompt: UserMessage) -> None:
-        self._session = session
-        self._prompt = prompt
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._finished = False
-
-    def __aiter__(self) -> TurnStream:
-        return self
-
-    async def __anext__(self) -> Event:
-        if self._finished:
-            raise StopAsyncIteration
-        queue = self._queue
-        if self._task is None:
-            self._task = await self._session._start(self._prompt, queue.put_nowait)
-            self._task.add_done_callback(lambda _: queue.put_nowait(None))
-        try:
-            event = await queue.get()
-        except asyncio.CancelledError:  # whoever reads the turn went away: the turn stops too
-            self._stop()
-            raise
-        if event is None:  # the task ended without its TurnFinished: cancelled before it began, or a bug
-            event = self._ended_early(self._task)
-        if isinstance(event, TurnFinished):
-            self._finished = True
-        return event
-
-    @staticmethod
-    def _ended_early(task: asyncio.Task[None]) -> TurnFinished:
-        if task.cancelled():
-            return TurnFinished(reason="cancelled", steps=0, message="stopped by the user")
-        failure = task.exception()
-        return TurnFinished(reason="error", steps=0, message=f"internal error: {failure!r}")
-
-    async def aclose(self) -> None:
-        """Stop the turn (if it still runs) and wait until it has finished."""
-        self._finished = True
-        task = self._task
-        if task is not None and not task.done():
-            self._stop()
-            await asyncio.wait({task})
-
-    def _stop(self) -> None:
-        if self._task is not None and self._session._turn is self._task:
-            self._session.cancel()
-        elif self._task is not None:
-            self._task.cancel()
-
-    def __del__(self) -> None:
-        """``break`` out of ``async for`` drops the stream: stop its turn, so the next ``send`` can start."""
-        task = self._task
-        if task is None or task.done() or self._finished:
-            return
-        loop = task.get_loop()
-        try:
-            on_loop = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            self._stop()
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(self._session.cancel)
 
 
 class _Finished:

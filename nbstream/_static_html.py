@@ -1,7 +1,7 @@
 """The static copy of a chat that a saved notebook keeps for readers without widgets.
 
 A ``StreamChat`` output's mime bundle holds the widget view (``application/vnd.jupyter.widget-view+json``)
-*and* ``text/html``: a sanitized rendering of the conversation (``_export.static_html``). GitHub, nbviewer,
+*and* ``text/html``: a sanitized rendering of the conversation (``_export_html.static_html``). GitHub, nbviewer,
 VS Code without widget support, ``jupyter nbconvert --to html`` (when the notebook saved no widget state) and
 JupyterLab itself for an untrusted notebook show the HTML. A trusted notebook in JupyterLab or Notebook 7 always
 renders the widget view (its renderer ranks first): the chat when the notebook saved widget state (or its kernel

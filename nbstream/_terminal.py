@@ -46,7 +46,7 @@ from ._events import (
     ToolRunning,
     TurnFinished,
 )
-from ._export import image_label
+from ._export_html import image_label
 from ._model import REASONING_LEVELS, ReasoningLevel
 from ._providers import PROVIDERS
 from ._session import Session

@@ -11,7 +11,8 @@ import pytest
 from helpers import events_of
 
 from nbstream import Call, ImageData, Say, ScriptedModel, Session
-from nbstream._export import Conversation, render_markdown, static_html, to_html, to_markdown
+from nbstream._export import Conversation, to_markdown
+from nbstream._export_html import render_markdown, static_html, to_html
 from nbstream._messages import (
     AssistantMessage,
     Reasoning,
