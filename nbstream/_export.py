@@ -25,7 +25,6 @@ from ._export_html import (
     image_label,
     reasoning_text,
     results_by_call,
-    static_html,
     to_html,
 )
 from ._images import ImageData
@@ -37,7 +36,6 @@ __all__ = [
     "Conversation",
     "export",
     "load",
-    "static_html",  # re-exported: _widget.py imports it from here
     "to_markdown",
 ]
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 from ._events import Event, StepStarted, ToolRunning, TurnFinished
+from ._metrics import ChatMetrics
 from ._replay import RecordedTurn, Recording, check_speed
 from ._sendable import clean_text
 from ._turn_handle import TurnHandle
@@ -49,7 +50,7 @@ class ReplayChat(StreamChat):
         self.model_label = clean_text(f"{recording.model} (replay)")
 
     def __repr__(self) -> str:
-        return f"ReplayChat(model={self.recording.model!r}, status={self.status!r}, turns={self._turns})"
+        return f"ReplayChat(model={self.recording.model!r}, status={self.status!r}, turns={self._link.turns})"
 
     def play(self) -> list[TurnHandle]:
         """Clear the view and play the recording from its start: one handle per recorded turn."""
@@ -69,6 +70,7 @@ class ReplayChat(StreamChat):
         """Loop thread: the turns queued here start after this returns, each with its script already known."""
         StreamChat.clear(self)  # stops the turn playing and drops the queued ones (their scripts go too)
         self._scripts.clear()
+        self._metrics = ChatMetrics()  # a chat's totals outlive clear(); a replay's count the recording once
         handles: list[TurnHandle] = []
         for turn in self.recording.turns():
             handle = StreamChat.send(self, turn.prompt.content, images=turn.prompt.images)

@@ -24,18 +24,8 @@ error saying to create it inside the tool, or lazily on first use (``_loop.expla
 
 Kernel → browser
 ----------------
-Display events are buffered and flushed as one ``{"type": "events"}`` message every ``FLUSH_INTERVAL`` seconds
-while something is pending, with text runs merged, so bytes grow linearly with the response and the message
-rate stays near 25/s. Every string is made sendable first (unpaired surrogates become U+FFFD: the kernel's
-JSON packer refuses them), and a send that fails anyway is logged; it never stops a turn or a handle.
-
-A finished turn is committed, compacted, once. When a page listens (its store said ``attach`` or ``ready``),
-the commit is a ``{"type": "commit"}`` message with that turn only: the page appends it to its model's
-``transcript`` value without sending it back (that value is what JupyterLab saves as widget state), and Python
-updates its own trait value without sending it (``_should_send_property``), so a new view or a reloaded page,
-which asks the kernel for state, still gets the whole transcript. A turn then costs the same bytes however long
-the conversation is. With no page (headless execution: nbclient saves widget state from the kernel's update
-messages and ignores custom ones) the trait is sent whole, as it must be for the saved notebook to hold it.
+The chat's ``PageLink`` (``_page_link.py``) buffers display events, flushes them to the page, commits each
+finished turn and answers the page's ``ready``/``attach``/``sync``; the chat calls it on the loop thread.
 
 After the commit (and after a clear) the outputs showing the chat get a fresh static copy of the conversation
 for readers without widgets, also while a page shows the widget (``_static_html.py``).
@@ -56,30 +46,22 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Literal
 
 import anywidget
-import ipywidgets  # type: ignore[import-untyped]
 import traitlets
 
 from . import _interrupt
 from ._background import LoopThread, shared_loop
-from ._display import (
-    DisplayEvent,
-    ReasoningTimer,
-    StatusTracker,
-    compact,
-    merge_batch,
-    to_display,
-    turn_footer,
-    user_prompt,
-)
+from ._display import DisplayEvent, to_display, turn_footer, user_prompt
 from ._errors import ConfigurationError, NbstreamError
 from ._events import Event, TurnFinished, TurnReason
-from ._export import Conversation, static_html
+from ._export import Conversation
+from ._export_html import static_html
 from ._images import images_from
 from ._mcp import MCPServer
 from ._messages import AssistantMessage, Message
 from ._metrics import ChatMetrics
 from ._model import Model, ReasoningLevel
-from ._sendable import clean_text, sendable
+from ._page_link import PageLink
+from ._sendable import clean_text
 from ._session import Session
 from ._static_html import display_bundle, refresh, with_static_html
 from ._timeline import Timeline
@@ -89,9 +71,6 @@ from ._turn_handle import TurnHandle
 __all__ = ["StreamChat", "TurnHandle"]
 
 log = logging.getLogger("nbstream")
-
-FLUSH_INTERVAL = 0.04
-"""Seconds between two ``events`` messages: ~25 messages/s, far below the server's IOPub limit (1000/s)."""
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM_PATH = _STATIC / "widget.js"
@@ -169,22 +148,15 @@ class StreamChat(anywidget.AnyWidget):
         self._runner: LoopThread = runner
         self._session = session
         self._closed = False
-        self._turns = 0  # committed turns, for a repr that never walks the transcript
         self._metrics = ChatMetrics()
-        self._attached = False  # a page's store listens: commits go as messages, not as the whole trait
-        self._quiet_transcript = False  # while set, assigning ``transcript`` updates Python only
+        self._link = PageLink(self)  # before any trait changes: ``_should_send_property`` asks it
         # Loop-thread state: touched only by methods that run on the runner's loop.
         self._jobs: deque[TurnHandle | _ClearJob] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._active: TurnHandle | None = None
         self._stop_requested = False  # for the active turn
         self._cancel_sent = False
-        self._turn_events: list[DisplayEvent] = []
         self._last_handle: TurnHandle | None = None
-        self._pending: list[DisplayEvent] = []
-        self._flush_timer: asyncio.TimerHandle | None = None
-        self._tracker = StatusTracker()
-        self._reasoning = ReasoningTimer()
         super().__init__(
             model_label=clean_text(session.model_label), view=view, show_reasoning=bool(show_reasoning)
         )
@@ -284,7 +256,7 @@ class StreamChat(anywidget.AnyWidget):
         super().close()
 
     def __repr__(self) -> str:
-        return f"StreamChat(model={self.model_label!r}, status={self.status!r}, turns={self._turns})"
+        return f"StreamChat(model={self.model_label!r}, status={self.status!r}, turns={self._link.turns})"
 
     def _check_open(self) -> None:
         if self._closed:
@@ -341,11 +313,11 @@ class StreamChat(anywidget.AnyWidget):
             return
         kind = content.get("type")
         if kind == "ready":
-            self._runner.call_soon(self._answer_ready)
+            self._runner.call_soon(self._link.answer_ready)
         elif kind == "attach":
-            self._runner.call_soon(self._attach)
+            self._runner.call_soon(self._link.attach)
         elif kind == "sync":
-            self._runner.call_soon(self._send_transcript)
+            self._runner.call_soon(self._link.send_transcript)
         elif kind == "send" and isinstance(content.get("prompt"), str) and content["prompt"].strip():
             self.send(content["prompt"])
         elif kind == "stop":
@@ -360,8 +332,7 @@ class StreamChat(anywidget.AnyWidget):
         try:
             action(*args)
         except Exception as error:
-            message = clean_text(f"{type(error).__name__}: {error}")
-            self._sending(lambda: setattr(self, "status_message", message))
+            self._link.show_message(clean_text(f"{type(error).__name__}: {error}"))
 
     async def _close_on_loop(self) -> None:
         """Stop the turn, let the worker finish (every handle resolves), then close the session."""
@@ -369,9 +340,7 @@ class StreamChat(anywidget.AnyWidget):
         worker = self._worker
         if worker is not None and not worker.done():
             await asyncio.wait({worker})
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
+        self._link.close()
         await self._session.aclose()
 
     def _enqueue(self, job: TurnHandle | _ClearJob) -> None:
@@ -411,19 +380,18 @@ class StreamChat(anywidget.AnyWidget):
         self._active = handle
         self._stop_requested = self._cancel_sent = False
         first_new_message = len(self._session.messages)
-        self._tracker.start_turn()
-        self._reasoning.reset()
+        self._link.start_turn()
         reason: TurnReason = "error"
         failure: Exception | None = None
         try:
-            self._emit(user_prompt(handle.prompt, handle.images))
+            self._link.emit(user_prompt(handle.prompt, handle.images))
             async for event in self._events_of(handle):
                 handle._record(event)
                 if isinstance(event, TurnFinished):
                     reason = event.reason
-                    self._emit(self._finished(event))
+                    self._link.emit(self._finished(event))
                 else:
-                    self._emit(to_display(event))
+                    self._link.emit(to_display(event))
                     self._cancel_active()
         except asyncio.CancelledError:  # the loop is shutting down (the process exits)
             handle._finish("cancelled", None)
@@ -432,10 +400,10 @@ class StreamChat(anywidget.AnyWidget):
             failure = error
             finished = TurnFinished(reason="error", steps=0, message=f"{type(error).__name__}: {error}")
             handle._record(finished)
-            self._emit(to_display(finished))
+            self._link.emit(to_display(finished))
         finally:
             self._active = None
-        self._end_turn()  # never raises: a page that cannot be reached must not leave the handle unresolved
+        self._link.end_turn()  # never raises: a page that cannot be reached must not leave the handle unresolved
         try:
             await self._update_static_copy()  # first: a notebook run headless saves the copy with this turn
         finally:
@@ -458,110 +426,15 @@ class StreamChat(anywidget.AnyWidget):
         """The events of a turn: the session's (``nbstream.replay`` plays recorded ones instead)."""
         return self._session.send(handle.prompt, images=handle.images)
 
-    def _emit(self, event: DisplayEvent) -> None:
-        done = self._reasoning.before(event)  # a section's end, with its duration, goes first
-        if done is not None:
-            self._emit(done)
-        event = sendable(event)
-        self._turn_events.append(event)
-        self._pending.append(event)
-        if event["type"] != "user_prompt":
-            self._tracker.update(event)
-        if self._flush_timer is None:
-            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self._flush)
-
-    def _flush(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        if self._pending:
-            batch, self._pending = merge_batch(self._pending), []
-            self._send_custom({"type": "events", "events": batch})
-        self._sync_status()
-
-    def _end_turn(self) -> None:
-        """Send what is pending, then commit the turn to the transcript. Never raises."""
-        try:
-            self._flush()
-            events, self._turn_events = compact(self._turn_events), []
-        except Exception:  # a bug: keep the chat usable, drop the turn's display
-            log.exception("nbstream: ending the turn's display failed")
-            self._turn_events = []
-            return
-        self._turns += 1
-        self._commit(events)
-
-    def _commit(self, events: list[DisplayEvent]) -> None:
-        """Append a finished turn to the transcript: as a ``commit`` message when a page listens (the trait is
-        updated in Python without being sent), else by sending the whole trait."""
-        old = self.transcript
-        new = [*old, *events]
-        if not self._attached:
-            self._sending(lambda: setattr(self, "transcript", new))
-            return
-        self._quiet_transcript = True
-        try:
-            self.transcript = new
-        finally:
-            self._quiet_transcript = False
-        self._send_custom({"type": "commit", "transcript_length": len(old), "events": events})
-
     def _should_send_property(self, key: str, value: Any) -> bool:
-        """ipywidgets asks this before sending a changed trait. A commit updates ``transcript`` in Python only:
-        the page already appended the turn. (ipywidgets' ``_lock_property`` would also suppress the send, at the
-        cost of a JSON round trip of the whole transcript per turn, and it swaps the lock the kernel thread uses
-        for browser updates.)"""
-        if key == "transcript" and self._quiet_transcript:
+        """ipywidgets asks this before sending a changed trait. A commit updates ``transcript`` in Python only
+        (``PageLink.quiet_transcript``): the page already appended the turn. (ipywidgets' ``_lock_property``
+        would also suppress the send, at the cost of a JSON round trip of the whole transcript per turn, and it
+        swaps the lock the kernel thread uses for browser updates.)"""
+        if key == "transcript" and self._link.quiet_transcript:
             return False
         return bool(super()._should_send_property(key, value))
 
-    def _sync_status(self) -> None:
-        def sync() -> None:
-            with self.hold_sync():
-                if self.status != self._tracker.status:
-                    self.status = self._tracker.status
-                if self.status_message != self._tracker.message:
-                    self.status_message = self._tracker.message
-
-        self._sending(sync)
-
-    def _attach(self) -> None:
-        """A page's store listens to this chat: from now on turns are committed as messages."""
-        self._attached = True
-
-    def _send_transcript(self) -> None:
-        """A page missed a commit (it asked for ``sync``): send it the whole transcript."""
-        self._sending(lambda: self.send_state("transcript"))
-
-    def _answer_ready(self) -> None:
-        """A view replayed the transcript; send it the turn in progress. Pending events go out first, so every
-        later ``events`` message follows what ``live`` contains."""
-        self._attached = True
-        self._flush()
-        self._send_custom(
-            {
-                "type": "live",
-                "transcript_length": len(self.transcript),
-                "events": compact(self._turn_events),
-            }
-        )
-
     def _clear_now(self) -> None:
         self._session.clear()
-        self._turn_events = []
-        self._turns = 0
-        self._tracker.reset()
-        self._sending(lambda: setattr(self, "transcript", []))
-        self._send_custom({"type": "cleared"})
-        self._sync_status()
-
-    def _send_custom(self, content: dict[str, Any]) -> None:
-        self._sending(lambda: ipywidgets.Widget.send(self, content))
-
-    def _sending(self, send: Callable[[], object]) -> None:
-        """Run something that sends to the page; a failure (a closed socket, a value the packer refuses) is
-        logged and the turn goes on: the page may miss it, the kernel's state and the handles never do."""
-        try:
-            send()
-        except Exception:
-            log.exception("nbstream: a message to the page could not be sent")
+        self._link.clear()

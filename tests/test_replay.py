@@ -308,6 +308,7 @@ def test_a_replay_stops_at_once_and_plays_again(make_chat: MakeChat, tmp_path: P
         assert [h.reason for h in handles] == ["done", "done"]
         prompts = [e["text"] for e in player.transcript if e["type"] == "user_prompt"]
         assert prompts == ["one", "two"]
+        assert player.metrics == chat.metrics and player.metrics.turns == 2  # each recorded turn counted once
     finally:
         player.close()
 

@@ -172,7 +172,7 @@ async def test_turn_ends_and_clear_refresh_the_copy_with_or_without_a_page(
         assert (
             "First &lt;b&gt;answer&lt;/b&gt;." in data["text/html"] and "Second answer." in data["text/html"]
         )
-        chat._attached = True  # a page listens: turns are committed as messages, the copy is still refreshed
+        chat._link.attached = True  # a page listens: turns go as commit messages, the copy is still refreshed
         await chat.send("three")
         assert len(published) == 2 and "Third." in published[-1][1]["text/html"]
         chat.clear()  # runs on the chat's loop

@@ -44,7 +44,8 @@ from nbstream import (
 from nbstream._background import SHARED_LOOP_NAME
 from nbstream._display import ReasoningTimer, cap_images, compact, merge_batch, user_prompt
 from nbstream._metrics import ChatMetrics
-from nbstream._widget import FLUSH_INTERVAL, TurnHandle
+from nbstream._page_link import FLUSH_INTERVAL
+from nbstream._widget import TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
 
