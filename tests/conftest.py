@@ -6,8 +6,14 @@ Plain helpers shared between test modules are in helpers.py: a conftest cannot b
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import comm
+import pytest
+from widget_comm import RecordingComm
+
+from nbstream import StreamChat
 from nbstream._providers import PROVIDERS, WIRE_FORMATS, WireFormat
 
 
@@ -24,3 +30,24 @@ def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         if provider.key_variable:
             monkeypatch.delenv(provider.key_variable, raising=False)
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
+
+
+@pytest.fixture
+def recording_comms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widgets made in the test get a ``RecordingComm`` (widget_comm.py): no kernel needed."""
+    monkeypatch.setattr(comm, "create_comm", lambda *args, **kwargs: RecordingComm(*args, **kwargs))
+
+
+@pytest.fixture
+def make_chat(recording_comms: None) -> Iterator[Callable[..., StreamChat]]:
+    """Make chats with recording comms; each is closed after the test."""
+    chats: list[StreamChat] = []
+
+    def make(*args: Any, **kwargs: Any) -> StreamChat:
+        chat = StreamChat(*args, **kwargs)
+        chats.append(chat)
+        return chat
+
+    yield make
+    for chat in chats:
+        chat.close()

@@ -2,7 +2,7 @@
 metrics, labels, the page's messages. The page itself (columns drawn by the chats' own views) is in
 tests/browser/test_compare_in_lab.py and js/test/compare.test.js.
 
-The chats' comms are test_widget.py's recording comms (``comm.create_comm`` patched), as in test_widget.py.
+The chats' comms are recording comms (widget_comm.py, ``comm.create_comm`` patched), as in test_widget.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import nbformat
 import pytest
 from helpers import run_headless, slow
-from test_widget import recorder, recording_comms  # noqa: F401 (an autouse fixture)
+from widget_comm import recorder
 
 from nbstream import (
     Call,
@@ -36,6 +36,9 @@ from nbstream import (
 )
 
 MakeCompare = Callable[..., Compare]
+
+
+pytestmark = pytest.mark.usefixtures("recording_comms")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 times, ``Recording`` reads them back (with the history they make) and plays them at their pace scaled by
 ``speed``, and ``nbstream.replay`` plays them into a chat view with no model, key or network.
 
-The widget side uses test_widget.py's recording comm (``comm.create_comm`` patched), as test_widget.py does.
+The widget side uses the recording comm of widget_comm.py (``comm.create_comm`` patched), as test_widget.py does.
 Run as a script, this module writes examples/recordings/anthropic_slow_tool.jsonl again (see
 ``record_example``).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from helpers import events_of, slow
-from test_widget import make_chat, recorder, recording_comms  # noqa: F401 (fixtures used by name)
+from widget_comm import recorder
 
 import nbstream
 from nbstream import (
@@ -42,6 +42,8 @@ from nbstream import (
     replay,
 )
 from nbstream.testing import HttpStatus, ProviderServer
+
+pytestmark = pytest.mark.usefixtures("recording_comms")  # replays are widgets too
 
 MakeChat = Callable[..., StreamChat]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "recordings" / "anthropic_slow_tool.jsonl"
@@ -211,7 +213,7 @@ def test_reading_a_recording_says_what_is_wrong_and_where(tmp_path: Path) -> Non
         recording.play(0)
 
 
-def test_chat_record_and_record_keyword(make_chat: MakeChat, tmp_path: Path) -> None:  # noqa: F811
+def test_chat_record_and_record_keyword(make_chat: MakeChat, tmp_path: Path) -> None:
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     chat = make_chat(ScriptedModel([[Say("one")], [Say("two")], [Say("three")]]), record=first)
     chat.send("1").result(10)
@@ -231,7 +233,7 @@ def replayed(chat: StreamChat, path: Path, **options: object) -> ReplayChat:
     return replay(path, **options)  # type: ignore[arg-type]
 
 
-def test_replay_shows_the_turn_as_the_chat_did_running_nothing(make_chat: MakeChat, tmp_path: Path) -> None:  # noqa: F811
+def test_replay_shows_the_turn_as_the_chat_did_running_nothing(make_chat: MakeChat, tmp_path: Path) -> None:
     calls: list[float] = []
 
     async def slow(seconds: float) -> str:
@@ -280,7 +282,7 @@ def shown(chat: StreamChat) -> list[dict[str, object]]:
     return [event for message in sent if message.get("type") == "events" for event in message["events"]]
 
 
-def test_a_replay_stops_at_once_and_plays_again(make_chat: MakeChat, tmp_path: Path) -> None:  # noqa: F811
+def test_a_replay_stops_at_once_and_plays_again(make_chat: MakeChat, tmp_path: Path) -> None:
     chat = make_chat(ScriptedModel([[Say("start"), Pause(0.8), Say("end")], [Say("second turn")]]))
     chat.record(tmp_path / "two.jsonl")
     chat.send("one").result(10)
@@ -313,7 +315,7 @@ def test_a_replay_stops_at_once_and_plays_again(make_chat: MakeChat, tmp_path: P
         player.close()
 
 
-def test_a_prompt_typed_into_a_replay_is_refused_with_a_reason(make_chat: MakeChat, tmp_path: Path) -> None:  # noqa: F811
+def test_a_prompt_typed_into_a_replay_is_refused_with_a_reason(make_chat: MakeChat, tmp_path: Path) -> None:
     chat = make_chat(ScriptedModel([[Say("hi")]]))
     player = replayed(chat, tmp_path / "one.jsonl", speed=math.inf)
     try:

@@ -15,15 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import comm
 import pytest
-from comm.base_comm import BaseComm
 from jupyter_client.session import json_packer
+from widget_comm import recorder
 
 from nbstream import (
     Call,
@@ -49,77 +47,7 @@ from nbstream._widget import TurnHandle
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-@dataclass(frozen=True)
-class Sent:
-    at: float
-    thread: str
-    msg_type: str
-    data: dict[str, Any]
-    size: int  # bytes of the JSON payload, as the kernel would serialize it
-
-
-class RecordingComm(BaseComm):
-    """A comm that keeps what it would publish (from whichever thread publishes it), packed as the kernel packs
-    it; ``failing`` makes it raise instead, like a socket that went away."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.sent: list[Sent] = []
-        self._lock = threading.Lock()
-        self.failing = False
-        super().__init__(*args, **kwargs)
-
-    def publish_msg(
-        self,
-        msg_type: str,
-        data: Any = None,
-        metadata: Any = None,
-        buffers: Any = None,
-        **keys: Any,
-    ) -> None:
-        if self.failing:
-            raise OSError("the kernel's socket is closed")
-        blob = json_packer(data or {})  # UTF-8 bytes; raises on what the kernel cannot send
-        record = Sent(
-            time.monotonic(), threading.current_thread().name, msg_type, json.loads(blob), len(blob)
-        )
-        with self._lock:
-            self.sent.append(record)
-
-    def custom(self) -> list[dict[str, Any]]:
-        """The custom messages' contents, in order."""
-        return [s.data["content"] for s in self.records() if s.data.get("method") == "custom"]
-
-    def updates(self) -> list[Sent]:
-        return [s for s in self.records() if s.data.get("method") == "update"]
-
-    def records(self) -> list[Sent]:
-        with self._lock:
-            return list(self.sent)
-
-
-@pytest.fixture(autouse=True)
-def recording_comms(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(comm, "create_comm", lambda *args, **kwargs: RecordingComm(*args, **kwargs))
-
-
-@pytest.fixture
-def make_chat() -> Iterator[Callable[..., StreamChat]]:
-    chats: list[StreamChat] = []
-
-    def make(*args: Any, **kwargs: Any) -> StreamChat:
-        chat = StreamChat(*args, **kwargs)
-        chats.append(chat)
-        return chat
-
-    yield make
-    for chat in chats:
-        chat.close()
-
-
-def recorder(chat: StreamChat) -> RecordingComm:
-    assert isinstance(chat.comm, RecordingComm)
-    return chat.comm
+pytestmark = pytest.mark.usefixtures("recording_comms")  # every widget here records what it sends
 
 
 def from_browser(chat: StreamChat, content: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from jupyter_lab import Lab
-from test_chat import TEXT, WIDGET, cell, wait_status
+from widget_page import TEXT, WIDGET, cell, run_cell, wait_status
 
 APPROVAL_SETUP = cell(
     """
@@ -55,11 +55,6 @@ REPORT = cell(
     }))
     """
 )
-
-
-def run_cell(lab: Lab, index: int) -> None:
-    lab.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").click()
-    lab.page.keyboard.press("Control+Enter")
 
 
 def test_confirm_tools_wait_for_approve_and_deny(lab: Lab) -> None:

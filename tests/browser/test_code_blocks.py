@@ -12,7 +12,7 @@ import json
 
 import pytest
 from jupyter_lab import Lab
-from test_chat import WIDGET, cell, wait_status
+from widget_page import WIDGET, cell, wait_status
 
 CODE = "\n".join(
     [

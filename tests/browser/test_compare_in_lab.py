@@ -10,11 +10,8 @@ does.
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_lab import ARTIFACTS, Lab
-from test_approval_and_views import run_cell
-from test_chat import cell
+from widget_page import cell, run_cell, samples
 
 COMPARE = "[data-nbstream=compare]"
 
@@ -52,10 +49,6 @@ def column(label: str) -> str:
 
 def wait_column(lab: Lab, label: str, status: str, timeout: float = 30.0) -> None:
     lab.page.wait_for_selector(f"{column(label)} .nbstream[data-status={status}]", timeout=timeout * 1000)
-
-
-def samples(lab: Lab) -> list[dict[str, Any]]:
-    return lab.page.evaluate("() => { clearInterval(window.__sampler); return window.__samples; }")
 
 
 def test_one_prompt_streams_into_two_columns_at_once_and_a_failure_stays_in_its_column(lab: Lab) -> None:

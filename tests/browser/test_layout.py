@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 from jupyter_lab import ARTIFACTS, Lab
-from test_approval_and_views import run_cell
-from test_chat import WIDGET, cell, wait_status
+from widget_page import WIDGET, cell, run_cell, wait_status
 
 LONG_RESULT = "\\n".join(f"row {i}" for i in range(60))
 

@@ -10,7 +10,6 @@ import asyncio
 import os
 import re
 import signal
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -18,16 +17,11 @@ from types import FrameType
 
 import pytest
 from jupyter_lab import IPYKERNEL6, IPYKERNEL7, KERNELS, Lab
+from widget_page import TEXT, WIDGET, cell
 
 from nbstream import Say, ScriptedModel, StreamChat, _interrupt
 
-WIDGET = ".nbstream"
-TEXT = "[data-nbstream=text]"
 DISCONNECTED = f"{WIDGET}[data-status=disconnected]"
-
-
-def cell(source: str) -> str:
-    return textwrap.dedent(source).strip()
 
 
 # -- in-process: SIGINT while Python awaits or blocks on a turn ------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from jupyter_lab import APPS, ARTIFACTS, DARK, LIGHT, REPO, Lab, contrast, luminance
-from test_chat import WIDGET, cell, wait_status
+from widget_page import WIDGET, cell, wait_status
 
 CODE = 'import matplotlib.pyplot as plt\n\nplt.plot([1, 2], [8.5, 11.0], label="Oslo")  # °C\nplt.show()'
 PROMPT = "Weather in Oslo, then clean up"

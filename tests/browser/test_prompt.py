@@ -7,19 +7,14 @@ Hooks (WIDGET_PROTOCOL.md): ``prompt`` (textarea), ``send``, ``stop``, ``queued`
 
 from __future__ import annotations
 
-import textwrap
 import time
 
 from jupyter_lab import Lab
+from widget_page import WIDGET, cell, wait_status
 
-WIDGET = ".nbstream"
 PROMPT = f"{WIDGET} [data-nbstream=prompt]"
 QUEUED = f"{WIDGET} [data-nbstream=queued]"
 USER = f"{WIDGET} [data-nbstream=user]"
-
-
-def cell(source: str) -> str:
-    return textwrap.dedent(source).strip()
 
 
 def chat_cell(*turns: str, over: float = 0.0) -> str:
@@ -41,10 +36,6 @@ def open_chat(lab: Lab, name: str, cells: list[str]) -> None:
     lab.run_all()
     lab.page.locator(PROMPT).wait_for()
     lab.wait_idle()
-
-
-def wait_status(lab: Lab, status: str, timeout: float = 30.0) -> None:
-    lab.page.wait_for_selector(f"{WIDGET}[data-status={status}]", timeout=timeout * 1000)
 
 
 def test_prompt_grows_with_its_lines_then_scrolls(lab: Lab) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_lab import ARTIFACTS, Lab
-from test_chat import WIDGET, cell, samples, wait_status
+from widget_page import WIDGET, cell, samples, wait_status
 
 REASONING_CHAT = cell(
     """

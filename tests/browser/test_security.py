@@ -18,8 +18,7 @@ from typing import Any
 
 from jupyter_lab import Lab
 from playwright.sync_api import Dialog, Locator, Page
-from test_approval_and_views import run_cell
-from test_chat import WIDGET, cell, wait_status
+from widget_page import WIDGET, cell, run_cell, wait_status
 
 ASSISTANT = "[data-nbstream=assistant]"
 

@@ -23,8 +23,8 @@ import nbformat
 import pytest
 from jupyter_lab import IPYKERNEL7, KERNELS, JupyterServer, Lab
 from nbconvert import HTMLExporter
+from widget_page import WIDGET
 
-WIDGET = ".nbstream"
 TEXT = f"{WIDGET} [data-nbstream=text]"
 PROMPT = f"{WIDGET} [data-nbstream=prompt]"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

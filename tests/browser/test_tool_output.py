@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from jupyter_lab import ARTIFACTS, KERNELS, Lab
-from test_chat import WIDGET, cell, wait_status
+from widget_page import WIDGET, cell, wait_status
 
 SETUP = cell(
     """
