@@ -32,6 +32,7 @@ class ToolRegistry:
     def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
         self._lock = threading.Lock()
         self._tools: dict[str, Tool] = {}
+        self._retired: dict[str, Tool] = {}  # names no longer offered → what answers a late call (see retire)
         given: dict[str, Tool] = {}
         for item in tools:
             made = self.add(item)
@@ -47,6 +48,8 @@ class ToolRegistry:
             if earlier is not None and function_origin(earlier.function) != function_origin(made.function):
                 raise _name_clash(earlier, made)
             self._tools = {**self._tools, made.name: made}
+            if made.name in self._retired:
+                self._retired = {key: value for key, value in self._retired.items() if key != made.name}
         return made
 
     @overload
@@ -71,8 +74,17 @@ class ToolRegistry:
                 raise KeyError(f"no tool named {name!r}; the tools are: {', '.join(self._tools) or 'none'}")
             self._tools = {key: value for key, value in self._tools.items() if key != name}
 
+    def retire(self, name: str, stand_in: Tool) -> None:
+        """Stop offering ``name``, leaving ``stand_in`` to answer a call to it that comes anyway (a tool its MCP
+        server no longer offers: the model is told that, not just that the name is unknown)."""
+        with self._lock:
+            self._retired = {**self._retired, name: stand_in}
+            self._tools = {key: value for key, value in self._tools.items() if key != name}
+
     def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
+        """The tool offered as ``name``, else the stand-in of a retired one, else ``None``."""
+        tool = self._tools.get(name)
+        return tool if tool is not None else self._retired.get(name)
 
     def specs(self) -> list[ToolSpec]:
         return [item.spec for item in self._tools.values()]

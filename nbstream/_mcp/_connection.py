@@ -1,4 +1,5 @@
-"""One MCP server's live client: started once, restarted after a crash, closed with its session or at exit.
+"""One MCP server's live client: started once, restarted after a crash, closed with its session or at exit,
+its tools listed again whenever the server says they changed.
 
 The SDK's client holds anyio task groups that must be entered and left by one task, so each connection has an
 *owner* task on the session's loop (the loop that runs the tools) that enters the client, lists the tools and
@@ -15,6 +16,10 @@ same loop: the SDK's session multiplexes them over its streams, so calls run con
   the server again.
 - ``aclose`` stops the server (the SDK closes its stdin, then terminates its process group). Connections still
   open when the interpreter exits (a kernel shut down) are closed by an ``atexit`` hook on their own loops.
+- A server that says its tools changed has them listed again by the owner (see ``_changes``), and the new
+  list goes to ``on_tools``; a call answered after such a notice returns once they are listed, so the model's
+  next step is offered the new tools. A listing that fails keeps the old tools, with a warning. A server
+  started again after a crash is listed afresh, and that list goes to ``on_tools`` too.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .._events import ToolErrorKind
 from .._progress import Progress, current_progress
 from .._tools import ToolFailure
 from ._atexit import track
+from ._changes import ToolChanges
 from ._server import MCPServer, MCPServerError
 from ._watch import watched
 
@@ -43,7 +49,6 @@ log = logging.getLogger("nbstream")
 State = Literal["new", "running", "down", "closed"]
 
 _STDERR_TAIL = 2000  # bytes of a server's stderr quoted in an error
-_TOOL_PAGES = 100  # tools/list pages read at most (a server that paginates forever cannot hang a start)
 _CLOSE_WAIT = 6.0  # seconds for a server to stop (the SDK gives a stdio server 2 s, then TERM, then KILL)
 _LOST_WAIT = 3.0  # seconds a failed call waits for its connection's end, to say why it ended
 
@@ -62,10 +67,13 @@ def load_sdk() -> Any:
 
 
 class Connection:
-    """The client of one MCP server, owned by one task on the loop it was started on."""
+    """The client of one MCP server, owned by one task on the loop it was started on. ``on_tools`` is called
+    (on that loop) with the connection each time its server lists tools after its first start: it said they
+    changed, or it was started again."""
 
-    def __init__(self, server: MCPServer) -> None:
+    def __init__(self, server: MCPServer, on_tools: Callable[[Connection], None] | None = None) -> None:
         self.server = server
+        self._on_tools = on_tools
         self.state: State = "new"
         self.starts = 0
         """How many times the server was started (a crash, then a call: 2)."""
@@ -79,10 +87,16 @@ class Connection:
         self._stderr: Any = None  # the server's stderr: a temporary file, deleted on close
         self._http_status: str | None = None  # the last HTTP error status the server answered
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._changes: ToolChanges | None = None  # the running client's notices of tool changes
 
     @property
     def name(self) -> str:
         return self.server.name
+
+    @property
+    def tools(self) -> list[Any]:
+        """The tools the server listed last (``mcp.types.Tool``): at its start, or after it said they changed."""
+        return list(self._tools)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -119,9 +133,10 @@ class Connection:
         """Call the server's tool ``name``; its ``CallToolResult``, or ``ToolFailure`` saying what went wrong."""
         sdk = load_sdk()
         client = await self._running_client()
+        changes = self._changes
         progress = current_progress()
         try:
-            return await client.call_tool(
+            result = await client.call_tool(
                 name, arguments, progress_callback=None if progress is None else _progress_relay(progress)
             )
         except sdk.MCPError as exc:
@@ -133,6 +148,9 @@ class Connection:
             ) from None
         except (RuntimeError, ValueError) as exc:  # a result the SDK refused (output schema, protocol)
             raise ToolFailure("exception", f"MCP server {self.name!r}: {exc}") from None
+        if changes is not None:  # tool changes it announced before answering: listed before the next step
+            await changes.caught_up()
+        return result
 
     async def _running_client(self) -> Any:
         """The client, starting the server first if it is down (or was never started)."""
@@ -188,19 +206,25 @@ class Connection:
             with anyio.CancelScope() as startup:
                 startup.deadline = anyio.current_time() + self.server.startup_timeout
                 async with contextlib.AsyncExitStack() as stack:
+                    changes = ToolChanges(
+                        self.name, self.server.startup_timeout, lambda tools: self._relisted(changes, tools)
+                    )
                     client = sdk.Client(
-                        watched(await self._transport(sdk, stack), wake.set),
+                        watched(await self._transport(sdk, stack), wake.set, changes.heard),
                         mode="auto",
                         client_info=sdk.types.Implementation(name="nbstream", version=_version()),
+                        cache=None,  # nbstream keeps the list itself; a cached one could outlive a change
                     )
                     await stack.enter_async_context(client)
-                    tools = await _list_tools(client)
+                    tools = await changes.list_tools(client)
                     startup.deadline = math.inf  # started: no deadline any more
                     if self.state != "closed" and self._owner is asyncio.current_task():
                         self._client, self._tools, self.state = client, tools, "running"
-                        self.down_reason = None
+                        self._changes, self.down_reason = changes, None
+                        if self.starts > 1:  # started again: its tools may not be the ones offered
+                            self._offer()
                     ready.set_result(tools)
-                    await wake.wait()  # the server's messages ended (it exited, dropped us), or aclose()
+                    await self._follow(changes, client, wake)
             timed_out = startup.cancelled_caught
         except asyncio.CancelledError:  # the loop shuts down: the SDK stopped the server on the way out
             failure = asyncio.CancelledError()
@@ -210,13 +234,40 @@ class Connection:
         finally:
             current = self._owner is asyncio.current_task()  # not an owner a cancelled start left behind
             if current:
-                self._client = None
+                self._client = self._changes = None
             if not ready.done():
                 ready.set_exception(self._start_error(failure, timed_out))
             elif current and self.state != "closed":
                 self.state = "down"
                 self.down_reason = self._why_down(failure)
                 log.warning("nbstream: MCP server %r is down: %s", self.name, self.down_reason)
+
+    async def _follow(self, changes: ToolChanges, client: Any, wake: asyncio.Event) -> None:
+        """Hold the client until ``wake`` (the server's messages ended: it exited or dropped us; or
+        ``aclose()``), listing its tools again each time it says they changed."""
+        import anyio
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(changes.follow, client, wake)
+                await wake.wait()
+                group.cancel_scope.cancel()
+        finally:
+            changes.end()
+
+    def _relisted(self, changes: ToolChanges, tools: list[Any]) -> None:
+        if changes is self._changes:  # (not an owner a cancelled start left behind)
+            self._tools = tools
+            self._offer()
+
+    def _offer(self) -> None:
+        """Hand the tools listed last to ``on_tools``."""
+        if self._on_tools is None:
+            return
+        try:
+            self._on_tools(self)
+        except Exception:  # a bug there must not end the connection
+            log.exception("nbstream: offering the tools MCP server %r listed failed", self.name)
 
     async def _transport(self, sdk: Any, stack: contextlib.AsyncExitStack) -> Any:
         server = self.server
@@ -320,18 +371,6 @@ def _root(failure: BaseException | None) -> BaseException | None:
     if isinstance(failure, asyncio.CancelledError):
         return None
     return failure
-
-
-async def _list_tools(client: Any) -> list[Any]:
-    tools: list[Any] = []
-    cursor: str | None = None
-    for _ in range(_TOOL_PAGES):
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return tools
 
 
 def _progress_relay(progress: Progress) -> Callable[[float, float | None, str | None], Any]:

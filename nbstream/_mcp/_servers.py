@@ -9,6 +9,11 @@ Tool names: a server's tool keeps its own name (made of the characters providers
 taken, by a Python tool or another server's; then it is ``<server>_<tool>``. ``MCPServer(prefix=True)`` names
 every tool that way. A name still taken is a ``ConfigurationError``: a tool is never hidden behind another.
 A tool whose input schema cannot be sent or checked is left out with a warning that says why.
+
+A server that says its tools changed (or is started again after a crash) is offered as it lists its tools
+now, from the model's next step on: new tools appear, named by the same rules (a name taken by then is left
+out with a warning rather than failing), changed ones are replaced, and removed ones are retired: a call to
+one is a tool error saying the server no longer offers it. A call already running finishes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError
 from .._registry import ToolRegistry
@@ -26,6 +31,7 @@ from ._server import MCPServer, MCPServerError, tool_name_part
 
 if TYPE_CHECKING:
     from ._connection import Connection
+    from ._tool import MCPTool
 
 __all__ = ["MCPServers"]
 
@@ -91,13 +97,13 @@ class MCPServers:
             if not waiting:
                 return
             try:
-                outcomes = await asyncio.gather(*(_connect(s) for s in waiting), return_exceptions=True)
+                outcomes = await asyncio.gather(*(self._connect(s) for s in waiting), return_exceptions=True)
             except BaseException:  # cancelled (a stopped turn): a server stops once it sees it was given up
                 self._waiting = waiting
                 raise
             failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
             if failures:
-                started = [outcome[0] for outcome in outcomes if not isinstance(outcome, BaseException)]
+                started = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
                 await asyncio.gather(*(connection.aclose() for connection in started))
                 self._waiting = waiting
                 if len(failures) == 1 or not all(isinstance(f, MCPServerError) for f in failures):
@@ -106,12 +112,12 @@ class MCPServers:
             for index, outcome in enumerate(outcomes):
                 assert not isinstance(outcome, BaseException)
                 try:
-                    await self._register(*outcome)
+                    await self._register(outcome)
                 except (
                     BaseException
                 ) as exc:  # its tools cannot be named: it and the rest wait for the next try
-                    for connection, _ in outcomes[index + 1 :]:  # type: ignore[misc]
-                        await connection.aclose()
+                    for connection in outcomes[index + 1 :]:
+                        await connection.aclose()  # type: ignore[union-attr]
                     self._waiting = waiting[index:]
                     if isinstance(exc, ConfigurationError):
                         raise MCPServerError(str(exc)) from exc
@@ -146,10 +152,18 @@ class MCPServers:
             raise RuntimeError("this session is closed: its MCP servers cannot be started again")
 
     async def _add(self, server: MCPServer) -> list[Tool]:
-        return await self._register(*await _connect(server))
+        return await self._register(await self._connect(server))
 
-    async def _register(self, connection: Connection, listed: list[Any]) -> list[Tool]:
-        """Offer a started server's tools, in place of an earlier server of its name."""
+    async def _connect(self, server: MCPServer) -> Connection:
+        """A started connection to ``server``."""
+        from ._connection import Connection
+
+        connection = Connection(server, on_tools=self._relisted)
+        await connection.start()
+        return connection
+
+    async def _register(self, connection: Connection) -> list[Tool]:
+        """Offer a started server's tools (as it lists them now), in place of an earlier server of its name."""
         server = connection.server
         try:
             earlier = self._added.pop(server.name, None)
@@ -157,7 +171,7 @@ class MCPServers:
                 log.info("nbstream: MCP server %r is replaced", server.name)
                 self._withdraw(earlier)
                 await earlier.connection.aclose()
-            tools, skipped = self._tools(connection, listed)
+            tools, skipped = self._tools(connection, set(self._registry.names), relisted=False)
             for tool in tools:
                 self._registry.add(tool)
         except BaseException:
@@ -166,27 +180,80 @@ class MCPServers:
         self._added[server.name] = _Added(server, connection, [tool.name for tool in tools], skipped)
         for remote, why in skipped.items():
             log.warning("nbstream: MCP server %r: tool %r is left out: %s", server.name, remote, why)
-        return tools
+        return list(tools)
 
-    def _tools(self, connection: Connection, listed: list[Any]) -> tuple[list[Tool], dict[str, str]]:
-        """The listed tools as nbstream tools, named; the ones left out, with the reason."""
+    def _relisted(self, connection: Connection) -> None:
+        """Offer what ``connection``'s server lists now, in place of what it listed before."""
+        from ._tool import MCPTool
+
+        added = self._added.get(connection.name)
+        if added is None or added.connection is not connection:
+            return  # not offered (yet, or any more): registering reads what it listed last
+        before = {name: self._registry.get(name) for name in added.tools}
+        tools, skipped = self._tools(connection, set(self._registry.names) - set(before), relisted=True)
+        now = {tool.name: tool for tool in tools}
+        for name, old in before.items():
+            if not isinstance(old, MCPTool) or old.gone is not None:
+                continue  # withdrawn by hand meanwhile
+            if name not in now:
+                self._registry.retire(name, old.retired())
+            elif _same(old, now[name]):
+                now[name] = old
+            else:
+                self._registry.remove(name)  # its schema changed, or the name is another tool's now
+        for tool in tools:
+            if now[tool.name] is tool:
+                try:
+                    self._registry.add(tool)
+                except ConfigurationError as exc:  # a Python tool took the name meanwhile
+                    skipped[tool.remote] = str(exc)
+                    del now[tool.name]
+        gone = [name for name in before if name not in now]
+        new = [name for name in now if name not in before]
+        changed = [name for name, tool in now.items() if name in before and tool is not before[name]]
+        if gone or new or changed:
+            log.debug(
+                "nbstream: MCP server %r changed its tools: new %s, removed %s, changed %s",
+                connection.name,
+                new,
+                gone,
+                changed,
+            )
+        for remote, why in skipped.items():
+            if added.skipped.get(remote) != why:
+                log.warning("nbstream: MCP server %r: tool %r is left out: %s", connection.name, remote, why)
+        added.tools, added.skipped = list(now), skipped
+
+    def _tools(
+        self, connection: Connection, taken: set[str], *, relisted: bool
+    ) -> tuple[list[MCPTool], dict[str, str]]:
+        """The tools the server listed last as nbstream tools, named around ``taken``; the ones left out, with
+        the reason. Listed again, a missing tool of ``tools=`` or a name taken twice leaves a tool out instead
+        of failing."""
         from ._tool import MCPTool
 
         server = connection.server
-        if server.tools is not None:
+        listed = connection.tools
+        if server.tools is not None and not relisted:
             missing = sorted(server.tools - {item.name for item in listed})
             if missing:
                 have = ", ".join(item.name for item in listed) or "none"
                 raise MCPServerError(
                     f"MCP server {server.name!r} has no tool {', '.join(missing)} (it has: {have})"
                 )
-        taken = set(self._registry.names)
-        tools: list[Tool] = []
+        taken = set(taken)
+        tools: list[MCPTool] = []
         skipped: dict[str, str] = {}
         for item in listed:
             if server.tools is not None and item.name not in server.tools:
                 continue
-            name = _local_name(server, item.name, taken)
+            try:
+                name = _local_name(server, item.name, taken)
+            except ConfigurationError as exc:
+                if not relisted:
+                    raise
+                skipped[item.name] = str(exc)
+                continue
             try:
                 tool = MCPTool.of(connection, item, name)
             except ValueError as exc:
@@ -213,12 +280,9 @@ class MCPServers:
         return f"MCPServers([{', '.join(shown)}])"
 
 
-async def _connect(server: MCPServer) -> tuple[Connection, list[Any]]:
-    """A started connection to ``server``, and the tools it lists."""
-    from ._connection import Connection
-
-    connection = Connection(server)
-    return connection, await connection.start()
+def _same(old: MCPTool, new: MCPTool) -> bool:
+    """Whether a tool listed again is the one offered already (a new object would change nothing)."""
+    return old.remote == new.remote and old.spec == new.spec
 
 
 def _check(server: object) -> None:

@@ -9,12 +9,16 @@ A result becomes what a Python tool would return: its text blocks joined by line
 ``ImageData`` (a list mixing the text and the images), structured content as JSON when no text block already
 says it. Content nbstream cannot pass on (audio, images of other types, binary resources) is named in the text
 instead. ``isError`` results are tool errors the model sees, with the server's text.
+
+A tool its server no longer offers (its tools changed) is retired from the registry with a stand-in
+(``MCPTool.retired``) whose every call is an ``unknown_tool`` error saying so.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +65,8 @@ class MCPTool(Tool):
 
     server: str = ""
     remote: str = ""
+    gone: str | None = None
+    """Set on the stand-in of a tool its server no longer offers: what a call to it is told."""
     _validator: Any = field(default=None, repr=False, kw_only=True)
 
     @classmethod
@@ -82,8 +88,16 @@ class MCPTool(Tool):
             _validator=validator,
         )
 
+    def retired(self) -> MCPTool:
+        """The stand-in that answers calls to this tool once its server no longer offers it."""
+        said = f"{self.name} is no longer available: MCP server {self.server!r} no longer offers it"
+        return dataclasses.replace(self, gone=f"{said} (its tools changed)")
+
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The arguments, checked against the server's schema; raises ``ToolFailure`` (``invalid_arguments``)."""
+        """The arguments, checked against the server's schema; raises ``ToolFailure`` (``invalid_arguments``,
+        or ``unknown_tool`` for a tool the server no longer offers)."""
+        if self.gone is not None:
+            raise ToolFailure("unknown_tool", self.gone)
         if not isinstance(arguments, dict):
             raise ToolFailure(
                 "invalid_arguments",

@@ -1,4 +1,5 @@
-"""Real MCP servers for the tests (``toolbox.py``, on the SDK's server API) and how a test reaches them.
+"""Real MCP servers for the tests (``toolbox.py``, and ``shifting.py`` whose tools change; both on the SDK's
+server API) and how a test reaches them.
 
 ``served("stdio" | "http", tmp_path)`` gives a ``Reach``: ``reach.server(...)`` is the ``MCPServer`` that
 starts the toolbox as a subprocess (stdio) or reaches the one this context started on a free port of 127.0.0.1
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from nbstream import MCPServer
 
 TOOLBOX = Path(__file__).with_name("toolbox.py")
+SHIFTING = Path(__file__).with_name("shifting.py")
 TOKEN = "mcp-FAKE-token-7f3a9c1e5b"
 """The HTTP toolbox's bearer token: a secret no repr, log or saved notebook may show."""
 
@@ -34,13 +36,20 @@ def toolbox(
     log: Path | None = None,
     name: str = "toolbox",
     env: dict[str, str] | None = None,
+    script: Path = TOOLBOX,
     **options: Any,
 ) -> MCPServer:
-    """The toolbox over stdio: nbstream starts it as a subprocess (noting to ``log``, with ``env`` added)."""
+    """The toolbox (or another ``script`` here) over stdio: nbstream starts it as a subprocess (noting to
+    ``log``, with ``env`` added)."""
     variables = {"TOOLBOX_LOG": str(log)} if log is not None else {}
     return MCPServer(
-        [sys.executable, str(TOOLBOX), *flags], name=name, env={**variables, **(env or {})}, **options
+        [sys.executable, str(script), *flags], name=name, env={**variables, **(env or {})}, **options
     )
+
+
+def shifting(*flags: str, log: Path, **options: Any) -> MCPServer:
+    """The server whose tools change, over stdio."""
+    return toolbox(*flags, log=log, name="shifting", script=SHIFTING, **options)
 
 
 class HttpToolbox:
