@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
+from ._display import DisplayEvent
 from ._events import Event, StepStarted, ToolRunning, TurnFinished
 from ._metrics import ChatMetrics
 from ._replay import RecordedTurn, Recording, check_speed
@@ -46,6 +47,7 @@ class ReplayChat(StreamChat):
         self.recording = recording
         self.speed = check_speed(speed)
         self._scripts: dict[TurnHandle, RecordedTurn] = {}
+        self._played = ChatMetrics()
         super().__init__("demo", view=view, show_reasoning=show_reasoning)  # its model is never asked
         self.model_label = clean_text(f"{recording.model} (replay)")
 
@@ -59,6 +61,11 @@ class ReplayChat(StreamChat):
             return self._queue_turns()
         return self._runner.submit(self._queue_turns_on_loop()).result()
 
+    @property
+    def metrics(self) -> ChatMetrics:
+        """The totals of the recorded turns played so far, as they were recorded (its session runs none)."""
+        return self._played
+
     def send(self, prompt: str, *, images: Iterable[Any] | None = None) -> TurnHandle:
         """A replay takes no prompts (``play()`` plays the recording again)."""
         raise RuntimeError(NO_PROMPTS)
@@ -70,7 +77,7 @@ class ReplayChat(StreamChat):
         """Loop thread: the turns queued here start after this returns, each with its script already known."""
         StreamChat.clear(self)  # stops the turn playing and drops the queued ones (their scripts go too)
         self._scripts.clear()
-        self._metrics = ChatMetrics()  # a chat's totals outlive clear(); a replay's count the recording once
+        self._played = ChatMetrics()  # counted anew at each play: the recording's turns, once
         handles: list[TurnHandle] = []
         for turn in self.recording.turns():
             handle = StreamChat.send(self, turn.prompt.content, images=turn.prompt.images)
@@ -110,6 +117,11 @@ class ReplayChat(StreamChat):
         else:
             message = "the recording ends before this turn finished"
             yield TurnFinished(reason="error", steps=steps, message=message)
+
+    def _finished(self, event: TurnFinished) -> DisplayEvent:
+        if event.metrics is not None:
+            self._played = self._played.plus(event.metrics)
+        return super()._finished(event)
 
     def _remember(self, turn: RecordedTurn, played: int) -> None:
         """The turn's history, as far as it was played, becomes the chat's (for ``messages`` and the copy)."""

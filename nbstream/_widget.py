@@ -148,7 +148,6 @@ class StreamChat(anywidget.AnyWidget):
         self._runner: LoopThread = runner
         self._session = session
         self._closed = False
-        self._metrics = ChatMetrics()
         self._link = PageLink(self)  # before any trait changes: ``_should_send_property`` asks it
         # Loop-thread state: touched only by methods that run on the runner's loop.
         self._jobs: deque[TurnHandle | _ClearJob] = deque()
@@ -208,9 +207,9 @@ class StreamChat(anywidget.AnyWidget):
 
     @property
     def metrics(self) -> ChatMetrics:
-        """The totals of the turns this chat showed: time, tokens, tool time, cost (each turn's is on its
+        """The totals of the chat's turns: time, tokens, tool time, cost (its session's; each turn's is on its
         handle's ``metrics`` and under the turn, as its footer)."""
-        return self._metrics
+        return self._session.metrics
 
     @property
     def session(self) -> Session:
@@ -415,11 +414,10 @@ class StreamChat(anywidget.AnyWidget):
                 handle._finish(reason, last)
 
     def _finished(self, event: TurnFinished) -> DisplayEvent:
-        """The turn's end as shown: with its metrics as a footer, counted in the chat's totals."""
+        """The turn's end as shown: with its metrics, and the chat's totals that already count them, as a footer."""
         shown = to_display(event)
         if event.metrics is not None:
-            self._metrics = self._metrics.plus(event.metrics)
-            shown |= turn_footer(event.metrics, self._metrics)
+            shown |= turn_footer(event.metrics, self.metrics)
         return shown
 
     def _events_of(self, handle: TurnHandle) -> AsyncIterator[Event]:
